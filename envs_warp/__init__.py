@@ -1,0 +1,1 @@
+"""GPU-batched environments written as NVIDIA Warp kernels over torch-owned state."""

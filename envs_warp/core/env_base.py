@@ -1,0 +1,121 @@
+"""The batched TorchRL face shared by every Warp world.
+
+A world subclasses :class:`WarpEnv` and supplies four things: its level schema, its specs, a
+masked reset (``_reset_rows``) and a step (``_advance``). The base class owns the batch, the
+per-row level record, the per-env random seeds and the TorchRL plumbing (``"_reset"`` masks,
+done keys, seeding), so worlds only write kernels and launch them.
+
+Keys: multi-agent worlds nest per-robot entries under ``"agents"`` with batch ``[N, A]``
+(``("agents", "observation")``, ``("agents", "action")``, ``("agents", "reward")``); the episode's
+``done``/``terminated``/``truncated`` live at the root with shape ``[N, 1]``.
+"""
+from __future__ import annotations
+
+from abc import abstractmethod
+
+import torch
+from tensordict import TensorDict, TensorDictBase
+from torchrl.envs import EnvBase
+
+from .levels import LevelFileError, LevelSchema
+from .warp_runtime import init_warp, warp_device
+
+AGENTS = "agents"
+
+
+def mix_seeds(seed: int, n: int, device: torch.device | str) -> torch.Tensor:
+    """``n`` well-spread non-negative int32 seeds derived from one integer (splitmix64 finaliser)."""
+    mask64 = (1 << 64) - 1
+    base = seed & mask64
+    out = []
+    for i in range(n):  # runs once per set_seed, never inside step
+        z = (base + 0x9E3779B97F4A7C15 * (i + 1)) & mask64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask64
+        z ^= z >> 31
+        out.append(z & 0x7FFFFFFF)
+    return torch.tensor(out, dtype=torch.int32, device=device)
+
+
+class WarpEnv(EnvBase):
+    """Base class for batched Warp worlds: N envs on one device, masked resets, per-env seeds."""
+
+    batch_locked = True
+    level_schema: LevelSchema
+
+    def __init__(self, num_envs: int, device: torch.device | str = "cpu", seed: int = 0) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        init_warp()
+        super().__init__(device=torch.device(device), batch_size=torch.Size([num_envs]))
+        self.num_envs = num_envs
+        self.wp_device = warp_device(self.device)
+        self.rng_seed = torch.zeros(num_envs, dtype=torch.int32, device=self.device)  # [N]
+        self.rng_counter = torch.zeros(num_envs, dtype=torch.int32, device=self.device)  # [N] resets so far
+        self.levels = self.level_schema.empty(num_envs, self.device)  # [N] level record per row
+        self.level_pending = torch.zeros(num_envs, dtype=torch.bool, device=self.device)  # [N]
+        self._all_rows = torch.ones(num_envs, dtype=torch.bool, device=self.device)
+        self._seed = seed
+        self._set_seed(seed)
+
+    # ------------------------------------------------------------------ levels
+    def set_levels(self, levels: TensorDict, rows: torch.Tensor | None = None, validate: bool = True) -> None:
+        """Assign levels to rows; each row loads its new level at its next reset.
+
+        ``levels`` has batch ``[k]`` and ``rows`` holds ``k`` row indices (or a bool mask with ``k``
+        set rows); with ``rows=None`` it must have batch ``[N]``. Validation needs a host sync, so
+        callers on a hot path that built levels with this world's own generator may skip it.
+        """
+        if validate:
+            levels = self.level_schema.validate(levels.to("cpu"), source="set_levels").to(self.device)
+        if rows is None:
+            rows = torch.arange(self.num_envs, device=self.device)
+        elif rows.dtype == torch.bool:
+            rows = rows.nonzero().squeeze(-1)
+        rows = rows.to(self.device)
+        if rows.numel() != levels.batch_size[0]:
+            raise LevelFileError(f"set_levels: {levels.batch_size[0]} levels for {rows.numel()} rows")
+        for key, value in levels.items():
+            self.levels.get(key)[rows] = value.to(self.device)
+        self.level_pending[rows] = True
+
+    # ------------------------------------------------------------------ TorchRL hooks
+    def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDictBase:
+        mask = self._reset_mask(tensordict)
+        self._reset_rows(mask)
+        self.rng_counter.add_(mask.int())
+        self.level_pending.logical_and_(~mask)
+        return self._observe(reset=True)
+
+    def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
+        self._advance(tensordict)
+        return self._observe(reset=False)
+
+    def _set_seed(self, seed: int | None) -> int | None:
+        seed = 0 if seed is None else int(seed)
+        self.rng_seed.copy_(mix_seeds(seed, self.num_envs, self.device))
+        self.rng_counter.zero_()
+        self._seed = seed
+        return seed + self.num_envs
+
+    def _reset_mask(self, tensordict: TensorDictBase | None) -> torch.Tensor:
+        """Rows to reset, ``[N]`` bool: the root ``"_reset"`` entry if given, else every row."""
+        if tensordict is None:
+            return self._all_rows
+        flag = tensordict.get("_reset", None)
+        if flag is None:
+            return self._all_rows
+        return flag.reshape(self.num_envs, -1).any(-1)
+
+    # ------------------------------------------------------------------ world API
+    @abstractmethod
+    def _reset_rows(self, mask: torch.Tensor) -> None:
+        """Reset the rows where ``mask`` (``[N]`` bool) is set to the start of their level."""
+
+    @abstractmethod
+    def _advance(self, tensordict: TensorDictBase) -> None:
+        """Apply the actions in ``tensordict`` and advance the state of every row by one step."""
+
+    @abstractmethod
+    def _observe(self, reset: bool) -> TensorDictBase:
+        """Fresh tensors for observations (and, after a step, rewards and dones) of every row."""

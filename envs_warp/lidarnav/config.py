@@ -1,0 +1,135 @@
+"""Configuration of the lidar navigation world; the defaults are JaxNav's (``jaxmarl`` 0.2, ``Grid-Rand-Poly``)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import warp as wp
+
+# JaxNav's discrete action set: (v [m/s], w [rad/s]) targets.
+DISCRETE_ACTIONS: tuple[tuple[float, float], ...] = tuple(
+    (v, w) for v in (0.0, 0.5, 1.0) for w in (0.5, 0.25, 0.0, -0.25, -0.5)
+)
+
+
+@dataclass(frozen=True)
+class LidarNavConfig:
+    """Every constant of the world: map, robots, dynamics, lidar, reward and level generation."""
+
+    num_agents: int = 1
+    map_width: int = 11  # cells, border walls included
+    map_height: int = 11
+    cell_size: float = 1.0  # [m]
+    robot_shape: str = "square"  # "square" (JaxNav Grid-Rand-Poly) or "circle" (Grid-Rand)
+    half_side: float = 0.25  # [m] square robots are 0.5 m wide
+    rad: float = 0.3  # [m] radius: circle robots, start clearance, lidar proximity
+    dt: float = 0.1  # [s]
+    min_v: float = 0.0  # [m/s]
+    max_v: float = 1.0  # [m/s]
+    max_v_acc: float = 1.0  # [m/s^2]
+    max_w: float = 0.6  # [rad/s]
+    max_w_acc: float = 1.0  # [rad/s^2]
+    max_steps: int = 500
+    action_type: str = "continuous"  # or "discrete" (15 (v, w) targets)
+    lidar_num_beams: int = 200
+    lidar_max_range: float = 6.0  # [m]
+    lidar_range_resolution: float = 0.05  # [m]
+    lidar_angle_factor: float = 1.0  # beams span ±π·factor
+    lidar_quantise: bool = True  # readings on JaxNav's sample grid (False: exact ranges)
+    normalise_obs: bool = True
+    goal_radius: float = 0.5  # [m]
+    goal_rew: float = 4.0
+    weight_g: float = 0.25  # progress reward per metre
+    dt_rew: float = -0.01  # time penalty per step
+    coll_rew: float = -4.0
+    lidar_thresh: float = 0.1  # [m] beyond rad
+    lidar_rew: float = -0.1
+    rew_lambda: float = 0.5  # individual vs team-mean reward mixing
+    lim_w: float = 0.7  # [rad/s]
+    weight_w: float = 0.0
+    fill: float = 0.3  # interior clutter: uniform count in [0, floor(fill·interior))
+    start_pad: float = 1.5
+    goal_clearance: float = 0.3  # [m]
+    min_goal_dist: float | None = None  # [m]; None: 1 + rad
+    max_goal_dist: float | None = None  # [m]; None: height - 1 - rad
+    solvable_only: bool = False  # JaxNav does not check paths; curricula may ask for it
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.num_agents < 1:
+            problems.append(f"num_agents must be >= 1, got {self.num_agents}")
+        if self.map_width < 3 or self.map_height < 3:
+            problems.append(f"map must be at least 3x3 cells, got {self.map_width}x{self.map_height}")
+        if self.robot_shape not in ("square", "circle"):
+            problems.append(f"robot_shape must be 'square' or 'circle', got {self.robot_shape!r}")
+        if self.action_type not in ("continuous", "discrete"):
+            problems.append(f"action_type must be 'continuous' or 'discrete', got {self.action_type!r}")
+        if not 0.0 < self.rad < self.cell_size:
+            problems.append(f"rad must be in (0, cell_size), got {self.rad}")
+        if not 0.0 < self.half_side * math.sqrt(2) < self.cell_size:
+            problems.append(f"half_side must keep the robot inside one cell's width, got {self.half_side}")
+        if self.dt <= 0 or self.max_steps < 1:
+            problems.append("dt must be > 0 and max_steps >= 1")
+        if not self.min_v < self.max_v:
+            problems.append(f"min_v must be below max_v, got {self.min_v} >= {self.max_v}")
+        if self.action_type == "discrete" and self.min_v != 0.0:
+            problems.append("discrete actions need min_v == 0")
+        if self.lidar_num_beams < 1 or self.lidar_max_range <= 0 or self.lidar_range_resolution <= 0:
+            problems.append("lidar needs >= 1 beam, a positive range and a positive resolution")
+        if not 0.0 <= self.fill < 1.0:
+            problems.append(f"fill must be in [0, 1), got {self.fill}")
+        if not 0.0 <= self.rew_lambda <= 1.0:
+            problems.append(f"rew_lambda must be in [0, 1], got {self.rew_lambda}")
+        if self.goal_dist_range[0] > self.goal_dist_range[1]:
+            problems.append(f"min_goal_dist must not exceed max_goal_dist, got {self.goal_dist_range}")
+        if problems:
+            raise ValueError("LidarNavConfig: " + "; ".join(problems))
+
+    @classmethod
+    def jaxnav(cls, num_agents: int = 1, **overrides) -> "LidarNavConfig":
+        """JaxNav's defaults (square 0.5 m robots, 11x11 maps, 200 beams, 500 steps) for ``num_agents`` robots."""
+        return replace(cls(), num_agents=num_agents, **overrides)
+
+    @property
+    def goal_dist_range(self) -> tuple[float, float]:
+        """Start-to-goal sampling distance bounds [m]."""
+        lo = 1.0 + self.rad if self.min_goal_dist is None else self.min_goal_dist
+        hi = self.map_height - 1 - self.rad if self.max_goal_dist is None else self.max_goal_dist
+        return lo, hi
+
+    @property
+    def num_lidar_samples(self) -> int:
+        """Number of points on JaxNav's range grid (``int(max_range / resolution)``)."""
+        return int(self.lidar_max_range / self.lidar_range_resolution)
+
+    @property
+    def obs_dim(self) -> int:
+        """Length of one robot's observation: beams, (v, w), goal distance, goal bearing, lambda."""
+        return self.lidar_num_beams + 5
+
+    def kernel_params(self) -> "wp.codegen.StructInstance":
+        """The ``NavParams`` struct the kernels read."""
+        from .kernels import NavParams
+
+        p = NavParams()
+        p.width, p.height, p.cell = self.map_width, self.map_height, self.cell_size
+        p.num_agents = self.num_agents
+        p.square = int(self.robot_shape == "square")
+        p.half_side, p.rad = self.half_side, self.rad
+        p.dt, p.min_v, p.max_v, p.max_v_acc = self.dt, self.min_v, self.max_v, self.max_v_acc
+        p.max_w, p.max_w_acc, p.max_steps = self.max_w, self.max_w_acc, self.max_steps
+        p.num_beams, p.max_range = self.lidar_num_beams, self.lidar_max_range
+        p.angle_span = math.pi * self.lidar_angle_factor
+        p.quantise = int(self.lidar_quantise)
+        p.num_samples = self.num_lidar_samples
+        p.sample_spacing = self.lidar_max_range / max(1, self.num_lidar_samples - 1)
+        p.range_resolution = self.lidar_range_resolution
+        p.goal_radius, p.goal_rew, p.weight_g = self.goal_radius, self.goal_rew, self.weight_g
+        p.dt_rew, p.coll_rew = self.dt_rew, self.coll_rew
+        p.lidar_thresh, p.lidar_rew, p.rew_lambda = self.lidar_thresh, self.lidar_rew, self.rew_lambda
+        p.lim_w, p.weight_w = self.lim_w, self.weight_w
+        p.normalise = int(self.normalise_obs)
+        p.fill, p.start_pad, p.goal_clear = self.fill, self.start_pad, self.goal_clearance
+        p.min_goal_dist, p.max_goal_dist = self.goal_dist_range
+        p.solvable_only = int(self.solvable_only)
+        return p

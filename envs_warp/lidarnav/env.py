@@ -1,0 +1,199 @@
+"""``LidarNavEnv``: batched lidar multi-robot navigation (the JaxNav task space) as a TorchRL env."""
+from __future__ import annotations
+
+import math
+
+import torch
+import warp as wp
+from tensordict import TensorDict, TensorDictBase
+from torchrl.data import Bounded, Categorical, Composite, Unbounded
+
+from ..core.env_base import AGENTS, WarpEnv
+from ..core.levels import LevelSchema
+from . import kernels
+from .config import DISCRETE_ACTIONS, LidarNavConfig
+from .levels import LevelGenerator, level_schema
+
+
+class LidarNavEnv(WarpEnv):
+    """N worlds of A differential-drive robots with 2-D lidar in walled grid maps.
+
+    Keys (batch ``[N]``; per robot ``[N, A]`` under ``"agents"``):
+    ``("agents", "observation")`` ``[N, A, beams + 5]``; ``("agents", "action")`` ``[N, A, 2]``
+    (v [m/s], w [rad/s]) or ``[N, A]`` indices; ``("agents", "reward")`` ``[N, A, 1]``;
+    ``("agents", "reached_goal")`` / ``("agents", "crashed")`` ``[N, A, 1]``; root
+    ``done``/``terminated``/``truncated`` ``[N, 1]``.
+
+    Levels: with ``random_levels`` every reset row draws a fresh random level on the device unless a
+    level was assigned to it with :meth:`set_levels`, which is loaded instead (once).
+    """
+
+    def __init__(
+        self,
+        cfg: LidarNavConfig | None = None,
+        num_envs: int = 64,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        random_levels: bool = True,
+    ) -> None:
+        self.cfg = cfg or LidarNavConfig()
+        self.level_schema: LevelSchema = level_schema(self.cfg)
+        super().__init__(num_envs=num_envs, device=device, seed=seed)
+        self.random_levels = random_levels
+        self.generator = LevelGenerator(self.cfg, self.device)
+        self.params = self.cfg.kernel_params()
+        self._alloc_state()
+        self._make_specs()
+
+    # ------------------------------------------------------------------ allocation
+    def _alloc_state(self) -> None:
+        n, a, b, dev = self.num_envs, self.cfg.num_agents, self.cfg.lidar_num_beams, self.device
+        h, w = self.cfg.map_height, self.cfg.map_width
+        f32 = dict(dtype=torch.float32, device=dev)
+        i32 = dict(dtype=torch.int32, device=dev)
+        self.walls = torch.ones(n, h, w, dtype=torch.uint8, device=dev)  # [N, H, W]
+        self.pos = torch.zeros(n, a, 2, **f32)  # [N, A, 2] [m]
+        self.old_pos = torch.zeros(n, a, 2, **f32)  # [N, A, 2] [m]
+        self.theta = torch.zeros(n, a, **f32)  # [N, A] [rad]
+        self.vel = torch.zeros(n, a, 2, **f32)  # [N, A, 2] (v [m/s], w [rad/s])
+        self.goal = torch.zeros(n, a, 2, **f32)  # [N, A, 2] [m]
+        self.reached = torch.zeros(n, a, **i32)  # [N, A]
+        self.crashed = torch.zeros(n, a, **i32)  # [N, A]
+        self.map_hit = torch.zeros(n, a, **i32)  # [N, A] this step
+        self.robot_hit = torch.zeros(n, a, **i32)  # [N, A] this step
+        self.at_goal = torch.zeros(n, a, **i32)  # [N, A] this step
+        self.step_count = torch.zeros(n, **i32)  # [N]
+        self.ep_done = torch.zeros(n, **i32)  # [N]
+        self.targets = torch.zeros(n, a, 2, **f32)  # [N, A, 2] (v, w) targets
+        self.ranges = torch.zeros(n, a, b, **f32)  # [N, A, B] [m]
+        self.individual = torch.zeros(n, a, **f32)  # [N, A]
+        self.reward = torch.zeros(n, a, **f32)  # [N, A]
+        self.obs = torch.zeros(n, a, self.cfg.obs_dim, **f32)  # [N, A, D]
+        self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)  # [N]
+        self.truncated = torch.zeros(n, dtype=torch.bool, device=dev)  # [N]
+        self.action_table = torch.tensor(DISCRETE_ACTIONS, **f32)  # [15, 2]
+        v = lambda t, dtype=None: wp.from_torch(t, dtype=dtype) if dtype else wp.from_torch(t)
+        # Warp views, made once; the torch tensors stay the canonical state.
+        self._wp = dict(
+            walls=v(self.walls), pos=v(self.pos, wp.vec2), old_pos=v(self.old_pos, wp.vec2), theta=v(self.theta),
+            vel=v(self.vel, wp.vec2), goal=v(self.goal, wp.vec2), reached=v(self.reached), crashed=v(self.crashed),
+            map_hit=v(self.map_hit), robot_hit=v(self.robot_hit), at_goal=v(self.at_goal),
+            step_count=v(self.step_count), ep_done=v(self.ep_done), targets=v(self.targets, wp.vec2),
+            ranges=v(self.ranges), individual=v(self.individual), reward=v(self.reward), obs=v(self.obs),
+            terminated=v(self.terminated, wp.bool), truncated=v(self.truncated, wp.bool),
+            table=v(self.action_table, wp.vec2),
+            level_walls=v(self.levels["walls"]), level_start=v(self.levels["start"], wp.vec3),
+            level_goal=v(self.levels["goal"], wp.vec2),
+        )
+
+    def _make_specs(self) -> None:
+        n, a, cfg = self.num_envs, self.cfg.num_agents, self.cfg
+        dev = self.device
+        if cfg.action_type == "continuous":
+            action = Bounded(
+                low=torch.tensor([cfg.min_v, -math.pi / 6], device=dev).expand(n, a, 2),
+                high=torch.tensor([cfg.max_v, math.pi / 6], device=dev).expand(n, a, 2),
+                shape=(n, a, 2), dtype=torch.float32, device=dev,
+            )
+        else:
+            action = Categorical(len(DISCRETE_ACTIONS), shape=(n, a), dtype=torch.int64, device=dev)
+        flag = lambda: Categorical(2, shape=(n, a, 1), dtype=torch.bool, device=dev)
+        self.observation_spec = Composite(
+            {AGENTS: Composite(
+                observation=Unbounded(shape=(n, a, cfg.obs_dim), dtype=torch.float32, device=dev),
+                reached_goal=flag(),
+                crashed=flag(),
+                shape=(n, a),
+            )},
+            shape=(n,),
+        )
+        self.action_spec = Composite({AGENTS: Composite(action=action, shape=(n, a))}, shape=(n,))
+        self.reward_spec = Composite(
+            {AGENTS: Composite(reward=Unbounded(shape=(n, a, 1), dtype=torch.float32, device=dev), shape=(n, a))},
+            shape=(n,),
+        )
+        done = lambda: Categorical(2, shape=(n, 1), dtype=torch.bool, device=dev)
+        self.done_spec = Composite(done=done(), terminated=done(), truncated=done(), shape=(n,))
+
+    # ------------------------------------------------------------------ world API
+    def _reset_rows(self, mask: torch.Tensor) -> None:
+        if self.random_levels:
+            fresh = mask & ~self.level_pending
+            self.generator.generate_into(self.levels, fresh, self.rng_seed, self.rng_counter)
+        s = self._wp
+        wp.launch(
+            kernels.reset_rows, dim=self.num_envs,
+            inputs=[self.params, wp.from_torch(mask, dtype=wp.bool), s["level_walls"], s["level_start"], s["level_goal"]],
+            outputs=[s["walls"], s["pos"], s["theta"], s["vel"], s["goal"], s["reached"], s["crashed"],
+                     s["step_count"], s["ep_done"]],
+            device=self.wp_device,
+        )
+        self.terminated.logical_and_(~mask)
+        self.truncated.logical_and_(~mask)
+        self._sense(mask, with_reward=False)
+
+    def _advance(self, tensordict: TensorDictBase) -> None:
+        action = tensordict.get((AGENTS, "action"))
+        s, dims = self._wp, (self.num_envs, self.cfg.num_agents)
+        if self.cfg.action_type == "discrete":
+            wp.launch(kernels.discrete_to_targets, dim=dims,
+                      inputs=[wp.from_torch(action.to(torch.int64).contiguous()), s["table"]],
+                      outputs=[s["targets"]], device=self.wp_device)
+        else:
+            self.targets.copy_(action)
+        wp.launch(kernels.integrate, dim=dims, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
+                  outputs=[s["pos"], s["theta"], s["vel"], s["old_pos"]], device=self.wp_device)
+        wp.launch(kernels.detect_events, dim=dims,
+                  inputs=[self.params, s["walls"], s["pos"], s["theta"], s["goal"], s["ep_done"]],
+                  outputs=[s["map_hit"], s["robot_hit"], s["at_goal"]], device=self.wp_device)
+        self._sense(self._all_rows, with_reward=True)
+
+    def _sense(self, rows: torch.Tensor, with_reward: bool) -> None:
+        """Lidar, observations and (after a step) rewards and episode flags for the ``[N]`` bool ``rows``."""
+        s, dims = self._wp, (self.num_envs, self.cfg.num_agents)
+        rows_wp = wp.from_torch(rows, dtype=wp.bool)
+        wp.launch(kernels.cast_lidar, dim=(*dims, self.cfg.lidar_num_beams),
+                  inputs=[self.params, rows_wp, s["walls"], s["pos"], s["theta"]], outputs=[s["ranges"]],
+                  device=self.wp_device)
+        wp.launch(kernels.agent_outputs, dim=dims,
+                  inputs=[self.params, rows_wp, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],
+                          s["ranges"], s["map_hit"], s["robot_hit"], s["at_goal"], s["ep_done"], int(with_reward)],
+                  outputs=[s["reached"], s["crashed"], s["individual"], s["obs"]], device=self.wp_device)
+        if with_reward:
+            wp.launch(kernels.env_outputs, dim=self.num_envs,
+                      inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
+                      outputs=[s["step_count"], s["ep_done"], s["reward"], s["terminated"], s["truncated"]],
+                      device=self.wp_device)
+
+    def _observe(self, reset: bool) -> TensorDictBase:
+        n, a = self.num_envs, self.cfg.num_agents
+        agents = {
+            "observation": self.obs.clone(),
+            "reached_goal": self.reached.bool().unsqueeze(-1),
+            "crashed": self.crashed.bool().unsqueeze(-1),
+        }
+        if not reset:
+            agents["reward"] = self.reward.unsqueeze(-1).clone()
+        terminated = self.terminated.unsqueeze(-1).clone()
+        truncated = self.truncated.unsqueeze(-1).clone()
+        return TensorDict(
+            {
+                AGENTS: TensorDict(agents, batch_size=(n, a), device=self.device),
+                "terminated": terminated,
+                "truncated": truncated,
+                "done": terminated | truncated,
+            },
+            batch_size=(n,),
+            device=self.device,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def solvable(self) -> torch.Tensor:
+        """``[N]`` bool: whether each row's current level has a grid path from every start to its goal."""
+        return self.generator.solvable(self.levels)
+
+    def state_bytes_per_env(self) -> int:
+        """Bytes of live state plus level record held per env."""
+        tensors = [t for t in vars(self).values() if isinstance(t, torch.Tensor) and t.dim() and t.shape[0] == self.num_envs]
+        tensors += list(self.levels.values())
+        return sum(t.numel() * t.element_size() for t in tensors) // self.num_envs
