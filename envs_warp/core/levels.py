@@ -38,7 +38,7 @@ class LevelField:
     low: float | None = None
     high: float | None = None
     doc: str = ""
-    grid: bool = False  # a 2-D 0/1 field that JSON may write as rows of '#'/'.' characters
+    grid: bool = False  # 2-D 0/1 field [y, x]; JSON writes it as '#'/'.' rows, top row (largest y) first
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ class LevelSchema:
         for f in self.fields:
             value = level.get(f.name)
             if f.grid:
-                entry[f.name] = ["".join("#" if v else "." for v in row) for row in value.tolist()]
+                entry[f.name] = ["".join("#" if v else "." for v in row) for row in reversed(value.tolist())]
             elif f.dtype.is_floating_point:
                 entry[f.name] = np.round(value.numpy().astype(np.float64), 6).tolist()
             else:
@@ -225,7 +225,7 @@ def _json_to_tensor(value: object, f: LevelField, where: str) -> torch.Tensor:
             raise LevelFileError(f"{where}: field '{f.name}' has characters {sorted(bad)}; use '#' and '.'")
         if len({len(r) for r in value}) > 1:
             raise LevelFileError(f"{where}: field '{f.name}' rows have different lengths")
-        value = [[GRID_CHARS[c] for c in row] for row in value]
+        value = [[GRID_CHARS[c] for c in row] for row in reversed(value)]  # top row first in files
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
