@@ -15,6 +15,13 @@ from .config import DISCRETE_ACTIONS, LidarNavConfig
 from .levels import LevelGenerator, level_schema
 
 
+def beam_directions(cfg: LidarNavConfig) -> torch.Tensor:
+    """``[B, 2]`` unit vectors of the beams relative to the heading, evenly spaced over ±π·angle_factor."""
+    span = math.pi * cfg.lidar_angle_factor
+    angles = torch.linspace(-span, span, cfg.lidar_num_beams, dtype=torch.float64)
+    return torch.stack([angles.cos(), angles.sin()], dim=-1).float()
+
+
 class LidarNavEnv(WarpEnv):
     """N worlds of A differential-drive robots with 2-D lidar in walled grid maps.
 
@@ -55,6 +62,7 @@ class LidarNavEnv(WarpEnv):
         self.pos = torch.zeros(n, a, 2, **f32)  # [N, A, 2] [m]
         self.old_pos = torch.zeros(n, a, 2, **f32)  # [N, A, 2] [m]
         self.theta = torch.zeros(n, a, **f32)  # [N, A] [rad]
+        self.heading = torch.zeros(n, a, 2, **f32)  # [N, A, 2] (cos θ, sin θ)
         self.vel = torch.zeros(n, a, 2, **f32)  # [N, A, 2] (v [m/s], w [rad/s])
         self.goal = torch.zeros(n, a, 2, **f32)  # [N, A, 2] [m]
         self.reached = torch.zeros(n, a, **i32)  # [N, A]
@@ -72,16 +80,17 @@ class LidarNavEnv(WarpEnv):
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)  # [N]
         self.truncated = torch.zeros(n, dtype=torch.bool, device=dev)  # [N]
         self.action_table = torch.tensor(DISCRETE_ACTIONS, **f32)  # [15, 2]
+        self.beam_dirs = beam_directions(self.cfg).to(dev)  # [B, 2]
         v = lambda t, dtype=None: wp.from_torch(t, dtype=dtype) if dtype else wp.from_torch(t)
         # Warp views, made once; the torch tensors stay the canonical state.
         self._wp = dict(
-            walls=v(self.walls), pos=v(self.pos, wp.vec2), old_pos=v(self.old_pos, wp.vec2), theta=v(self.theta),
+            walls=v(self.walls), pos=v(self.pos, wp.vec2), old_pos=v(self.old_pos, wp.vec2), theta=v(self.theta), heading=v(self.heading, wp.vec2),
             vel=v(self.vel, wp.vec2), goal=v(self.goal, wp.vec2), reached=v(self.reached), crashed=v(self.crashed),
             map_hit=v(self.map_hit), robot_hit=v(self.robot_hit), at_goal=v(self.at_goal),
             step_count=v(self.step_count), ep_done=v(self.ep_done), targets=v(self.targets, wp.vec2),
             ranges=v(self.ranges), individual=v(self.individual), reward=v(self.reward), obs=v(self.obs),
             terminated=v(self.terminated, wp.bool), truncated=v(self.truncated, wp.bool),
-            table=v(self.action_table, wp.vec2),
+            table=v(self.action_table, wp.vec2), beam_dirs=v(self.beam_dirs, wp.vec2),
             level_walls=v(self.levels["walls"]), level_start=v(self.levels["start"], wp.vec3),
             level_goal=v(self.levels["goal"], wp.vec2),
         )
@@ -124,7 +133,7 @@ class LidarNavEnv(WarpEnv):
         wp.launch(
             kernels.reset_rows, dim=self.num_envs,
             inputs=[self.params, wp.from_torch(mask, dtype=wp.bool), s["level_walls"], s["level_start"], s["level_goal"]],
-            outputs=[s["walls"], s["pos"], s["theta"], s["vel"], s["goal"], s["reached"], s["crashed"],
+            outputs=[s["walls"], s["pos"], s["theta"], s["heading"], s["vel"], s["goal"], s["reached"], s["crashed"],
                      s["step_count"], s["ep_done"]],
             device=self.wp_device,
         )
@@ -142,9 +151,9 @@ class LidarNavEnv(WarpEnv):
         else:
             self.targets.copy_(action)
         wp.launch(kernels.integrate, dim=dims, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
-                  outputs=[s["pos"], s["theta"], s["vel"], s["old_pos"]], device=self.wp_device)
+                  outputs=[s["pos"], s["theta"], s["heading"], s["vel"], s["old_pos"]], device=self.wp_device)
         wp.launch(kernels.detect_events, dim=dims,
-                  inputs=[self.params, s["walls"], s["pos"], s["theta"], s["goal"], s["ep_done"]],
+                  inputs=[self.params, s["walls"], s["pos"], s["heading"], s["goal"], s["ep_done"]],
                   outputs=[s["map_hit"], s["robot_hit"], s["at_goal"]], device=self.wp_device)
         self._sense(self._all_rows, with_reward=True)
 
@@ -153,7 +162,8 @@ class LidarNavEnv(WarpEnv):
         s, dims = self._wp, (self.num_envs, self.cfg.num_agents)
         rows_wp = wp.from_torch(rows, dtype=wp.bool)
         wp.launch(kernels.cast_lidar, dim=(*dims, self.cfg.lidar_num_beams),
-                  inputs=[self.params, rows_wp, s["walls"], s["pos"], s["theta"]], outputs=[s["ranges"]],
+                  inputs=[self.params, rows_wp, s["walls"], s["pos"], s["heading"], s["beam_dirs"]],
+                  outputs=[s["ranges"]],
                   device=self.wp_device)
         wp.launch(kernels.agent_outputs, dim=dims,
                   inputs=[self.params, rows_wp, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],

@@ -81,10 +81,10 @@ def is_wall(walls: wp.array3d(dtype=wp.uint8), env: int, x: int, y: int, p: NavP
 
 
 @wp.func
-def square_hits_cell(c: wp.vec2, theta: float, h: float, q: wp.vec2, hc: float) -> bool:
-    """Separating-axis test of a rotated square (centre c, half side h) against an axis-aligned cell (centre q, half side hc); touching counts."""
-    u = wp.vec2(wp.cos(theta), wp.sin(theta))
-    v = wp.vec2(-wp.sin(theta), wp.cos(theta))
+def square_hits_cell(c: wp.vec2, hd: wp.vec2, h: float, q: wp.vec2, hc: float) -> bool:
+    """Separating-axis test of a square (centre c, heading unit vector hd, half side h) against an axis-aligned cell (centre q, half side hc); touching counts."""
+    u = hd
+    v = wp.vec2(-hd[1], hd[0])
     d = c - q
     ext_x = h * (wp.abs(u[0]) + wp.abs(v[0]))
     ext_y = h * (wp.abs(u[1]) + wp.abs(v[1]))
@@ -124,8 +124,8 @@ def circle_hits_map(walls: wp.array3d(dtype=wp.uint8), env: int, c: wp.vec2, r: 
 
 
 @wp.func
-def robot_hits_map(walls: wp.array3d(dtype=wp.uint8), env: int, c: wp.vec2, theta: float, p: NavParams) -> bool:
-    """Whether the robot's body at pose (c, theta) touches an occupied cell."""
+def robot_hits_map(walls: wp.array3d(dtype=wp.uint8), env: int, c: wp.vec2, hd: wp.vec2, p: NavParams) -> bool:
+    """Whether the robot's body at centre c with heading unit vector hd touches an occupied cell."""
     if p.square == 0:
         return circle_hits_map(walls, env, c, p.rad, p)
     reach = p.half_side * 1.4142136
@@ -139,19 +139,19 @@ def robot_hits_map(walls: wp.array3d(dtype=wp.uint8), env: int, c: wp.vec2, thet
         for x in range(x0, x1 + 1):
             if is_wall(walls, env, x, y, p):
                 q = wp.vec2((float(x) + 0.5) * p.cell, (float(y) + 0.5) * p.cell)
-                if square_hits_cell(c, theta, p.half_side, q, hc):
+                if square_hits_cell(c, hd, p.half_side, q, hc):
                     hit = True
     return hit
 
 
 @wp.func
-def squares_overlap(a: wp.vec2, ta: float, b: wp.vec2, tb: float, h: float) -> bool:
-    """Separating-axis test between two rotated squares of half side h; touching counts."""
+def squares_overlap(a: wp.vec2, ha: wp.vec2, b: wp.vec2, hb: wp.vec2, h: float) -> bool:
+    """Separating-axis test between two squares of half side h with heading unit vectors ha, hb; touching counts."""
     d = b - a
-    ua = wp.vec2(wp.cos(ta), wp.sin(ta))
-    va = wp.vec2(-wp.sin(ta), wp.cos(ta))
-    ub = wp.vec2(wp.cos(tb), wp.sin(tb))
-    vb = wp.vec2(-wp.sin(tb), wp.cos(tb))
+    ua = ha
+    va = wp.vec2(-ha[1], ha[0])
+    ub = hb
+    vb = wp.vec2(-hb[1], hb[0])
     overlap = bool(True)
     for k in range(4):
         axis = wp.vec2(ua)
@@ -169,8 +169,8 @@ def squares_overlap(a: wp.vec2, ta: float, b: wp.vec2, tb: float, h: float) -> b
 
 
 @wp.func
-def square_corner(c: wp.vec2, theta: float, h: float, k: int) -> wp.vec2:
-    """Corner k (0..3, counter-clockwise from (-h, -h)) of a rotated square."""
+def square_corner(c: wp.vec2, hd: wp.vec2, h: float, k: int) -> wp.vec2:
+    """Corner k (0..3, counter-clockwise from (-h, -h)) of a square with heading unit vector hd."""
     lx = float(-h)
     ly = float(-h)
     if k == 1:
@@ -180,9 +180,7 @@ def square_corner(c: wp.vec2, theta: float, h: float, k: int) -> wp.vec2:
         ly = h
     elif k == 3:
         ly = h
-    cs = wp.cos(theta)
-    sn = wp.sin(theta)
-    return c + wp.vec2(cs * lx - sn * ly, sn * lx + cs * ly)
+    return c + wp.vec2(hd[0] * lx - hd[1] * ly, hd[1] * lx + hd[0] * ly)
 
 
 @wp.func
@@ -201,13 +199,13 @@ def ray_hits_segment(o: wp.vec2, d: wp.vec2, length: float, a: wp.vec2, b: wp.ve
 
 
 @wp.func
-def ray_hits_robot(o: wp.vec2, d: wp.vec2, length: float, c: wp.vec2, theta: float, p: NavParams) -> float:
+def ray_hits_robot(o: wp.vec2, d: wp.vec2, length: float, c: wp.vec2, hd: wp.vec2, p: NavParams) -> float:
     """Distance along the ray to another robot's outline within ``length``, or -1."""
     best = float(-1.0)
     if p.square == 1:
         for k in range(4):
-            t = ray_hits_segment(o, d, length, square_corner(c, theta, p.half_side, k),
-                                 square_corner(c, theta, p.half_side, (k + 1) % 4))
+            t = ray_hits_segment(o, d, length, square_corner(c, hd, p.half_side, k),
+                                 square_corner(c, hd, p.half_side, (k + 1) % 4))
             if t >= 0.0 and (best < 0.0 or t < best):
                 best = t
     else:
@@ -254,33 +252,28 @@ def cast_grid(walls: wp.array3d(dtype=wp.uint8), env: int, o: wp.vec2, d: wp.vec
         t_delta_y = -p.cell / d[1]
     t_enter = float(0.0)
     result = float(-1.0)
-    done = bool(False)
+    count = int(0)
     max_cells = p.width + p.height + 4
-    for _i in range(max_cells):
-        if not done:
-            t_exit = wp.min(t_max_x, t_max_y)
-            if t_enter > p.max_range:
-                done = True
-            elif is_wall(walls, env, x, y, p):
-                if p.quantise == 0:
-                    result = t_enter
-                    done = True
-                else:
-                    k = wp.ceil(t_enter / p.sample_spacing)
-                    if k >= float(p.num_samples):
-                        done = True
-                    elif k * p.sample_spacing < t_exit:
-                        result = k * p.sample_spacing
-                        done = True
-            if not done:
-                if t_max_x < t_max_y:
-                    x += step_x
-                    t_enter = t_max_x
-                    t_max_x += t_delta_x
-                else:
-                    y += step_y
-                    t_enter = t_max_y
-                    t_max_y += t_delta_y
+    while t_enter <= p.max_range and count < max_cells:
+        count += 1
+        if is_wall(walls, env, x, y, p):
+            if p.quantise == 0:
+                result = t_enter
+                break
+            k = wp.ceil(t_enter / p.sample_spacing)
+            if k >= float(p.num_samples):
+                break
+            if k * p.sample_spacing < wp.min(t_max_x, t_max_y):
+                result = k * p.sample_spacing
+                break
+        if t_max_x < t_max_y:
+            x += step_x
+            t_enter = t_max_x
+            t_max_x += t_delta_x
+        else:
+            y += step_y
+            t_enter = t_max_y
+            t_max_y += t_delta_y
     return result
 
 
@@ -483,6 +476,7 @@ def reset_rows(
     walls: wp.array3d(dtype=wp.uint8),  # [N, H, W]
     pos: wp.array2d(dtype=wp.vec2),  # [N, A]
     theta: wp.array2d(dtype=float),  # [N, A]
+    heading: wp.array2d(dtype=wp.vec2),  # [N, A] (cos θ, sin θ)
     vel: wp.array2d(dtype=wp.vec2),  # [N, A] (v, w)
     goal: wp.array2d(dtype=wp.vec2),  # [N, A]
     reached: wp.array2d(dtype=wp.int32),  # [N, A]
@@ -501,6 +495,7 @@ def reset_rows(
         s = level_starts[env, i]
         pos[env, i] = wp.vec2(s[0], s[1])
         theta[env, i] = s[2]
+        heading[env, i] = wp.vec2(wp.cos(s[2]), wp.sin(s[2]))
         vel[env, i] = wp.vec2(0.0, 0.0)
         goal[env, i] = level_goals[env, i]
         reached[env, i] = 0
@@ -518,6 +513,7 @@ def integrate(
     crashed: wp.array2d(dtype=wp.int32),  # [N, A]
     pos: wp.array2d(dtype=wp.vec2),  # [N, A] in/out
     theta: wp.array2d(dtype=float),  # [N, A] in/out
+    heading: wp.array2d(dtype=wp.vec2),  # [N, A] in/out (cos θ, sin θ)
     vel: wp.array2d(dtype=wp.vec2),  # [N, A] in/out
     old_pos_out: wp.array2d(dtype=wp.vec2),  # [N, A]
 ):
@@ -536,7 +532,9 @@ def integrate(
     w = wp.clamp(s[1] + w_acc * p.dt, -p.max_w, p.max_w)
     th = theta[env, i]
     pos[env, i] = c + wp.vec2(v * wp.cos(th) * p.dt, v * wp.sin(th) * p.dt)
-    theta[env, i] = wrap_angle(th + w * p.dt)
+    th_new = wrap_angle(th + w * p.dt)
+    theta[env, i] = th_new
+    heading[env, i] = wp.vec2(wp.cos(th_new), wp.sin(th_new))
     vel[env, i] = wp.vec2(v, w)
 
 
@@ -557,7 +555,7 @@ def detect_events(
     p: NavParams,
     walls: wp.array3d(dtype=wp.uint8),  # [N, H, W]
     pos: wp.array2d(dtype=wp.vec2),  # [N, A]
-    theta: wp.array2d(dtype=float),  # [N, A]
+    heading: wp.array2d(dtype=wp.vec2),  # [N, A]
     goal: wp.array2d(dtype=wp.vec2),  # [N, A]
     ep_done: wp.array(dtype=wp.int32),  # [N]
     map_hit_out: wp.array2d(dtype=wp.int32),  # [N, A]
@@ -572,15 +570,15 @@ def detect_events(
     if ep_done[env] != 0:
         return
     c = pos[env, i]
-    th = theta[env, i]
-    if robot_hits_map(walls, env, c, th, p):
+    hd = heading[env, i]
+    if robot_hits_map(walls, env, c, hd, p):
         map_hit_out[env, i] = 1
     for j in range(p.num_agents):
         if j != i:
             other = pos[env, j]
             hit = bool(False)
             if p.square == 1:
-                hit = squares_overlap(c, th, other, theta[env, j], p.half_side)
+                hit = squares_overlap(c, hd, other, heading[env, j], p.half_side)
             else:
                 hit = wp.length(other - c) <= 2.0 * p.rad
             if hit:
@@ -595,7 +593,8 @@ def cast_lidar(
     rows: wp.array(dtype=wp.bool),  # [N] rows to sense
     walls: wp.array3d(dtype=wp.uint8),  # [N, H, W]
     pos: wp.array2d(dtype=wp.vec2),  # [N, A]
-    theta: wp.array2d(dtype=float),  # [N, A]
+    heading: wp.array2d(dtype=wp.vec2),  # [N, A] (cos θ, sin θ)
+    beam_dirs: wp.array(dtype=wp.vec2),  # [B] beam directions relative to the heading
     ranges_out: wp.array3d(dtype=float),  # [N, A, B] [m]
 ):
     """One beam per thread: range to the nearest wall or other robot, capped at max_range."""
@@ -603,15 +602,14 @@ def cast_lidar(
     if not rows[env]:
         return
     o = pos[env, i]
-    ang = theta[env, i] - p.angle_span
-    if p.num_beams > 1:
-        ang = ang + 2.0 * p.angle_span * float(b) / float(p.num_beams - 1)
-    d = wp.vec2(wp.cos(ang), wp.sin(ang))
+    hd = heading[env, i]
+    rel = beam_dirs[b]
+    d = wp.vec2(hd[0] * rel[0] - hd[1] * rel[1], hd[1] * rel[0] + hd[0] * rel[1])
     t_wall = cast_grid(walls, env, o, d, p)
     t_robot = float(-1.0)
     for j in range(p.num_agents):
         if j != i:
-            t = ray_hits_robot(o, d, p.max_range, pos[env, j], theta[env, j], p)
+            t = ray_hits_robot(o, d, p.max_range, pos[env, j], heading[env, j], p)
             if t >= 0.0 and (t_robot < 0.0 or t < t_robot):
                 t_robot = t
     r = float(p.max_range)
