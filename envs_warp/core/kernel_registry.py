@@ -11,6 +11,7 @@ from .warp_runtime import init_warp
 # One entry per world (and per shared kernel file); a new world adds its kernels module here.
 KERNEL_MODULES: tuple[str, ...] = (
     "envs_warp.lidarnav.kernels",
+    "envs_warp.physics2d.kernels",
 )
 
 

@@ -1,0 +1,313 @@
+"""Batched 2D rigid-body simulator: allocate once for N envs, reset rows from levels, step many times.
+
+State lives in torch tensors owned by ``Physics2DSim``; Warp sees them through views made once
+with ``wp.from_torch``. A step is ``substeps`` x (bounds, narrow phase, solver) launches, with no
+host synchronisation, so it can be captured in a CUDA graph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import warp as wp
+from tensordict import TensorDict
+
+from envs_warp.core.warp_runtime import init_warp, warp_device
+
+from . import kernels as K
+from .levels import Physics2DCapacity, capacity, pad_levels
+
+
+@dataclass
+class Physics2DConfig:
+    """Physical constants and solver settings (defaults follow Kinetix/Jax2D)."""
+
+    dt: float = 1.0 / 60.0  # [s] per substep
+    substeps: int = 2  # substeps per env step
+    iterations: int = 10  # sequential-impulse iterations per substep
+    gravity: tuple[float, float] = (0.0, -9.81)  # [m/s^2]
+    contact_beta: float = 0.2  # Baumgarte factor for penetration recovery
+    slop: float = 0.01  # [m] penetration left uncorrected
+    joint_beta: float = 0.2  # Baumgarte factor for joint anchor / angle drift
+    max_correction: float = 0.2  # [m] position error removed per substep at most (bias clamp)
+    max_angular_correction: float = 0.15  # [rad] angle error removed per substep at most
+    bounce_threshold: float = 0.5  # [m/s] approach speed below which restitution is off
+    base_motor_speed: float = 6.0  # [rad/s] at motor_speed 1 and action 1
+    base_motor_power: float = 900.0  # [rad/s^2] motor impulse limit per unit axial mass
+    base_thruster_power: float = 10.0  # [N] at thruster power 1 and action 1
+    clip_position: float = 15.0  # [m]
+    clip_velocity: float = 100.0  # [m/s]
+    clip_angular_velocity: float = 50.0  # [rad/s]
+
+
+class Physics2DSim:
+    """N independent physics2d worlds of one capacity, stepped together by Warp kernels."""
+
+    def __init__(
+        self,
+        size: str | Physics2DCapacity,
+        num_envs: int,
+        device: torch.device | str = "cpu",
+        config: Physics2DConfig | None = None,
+    ) -> None:
+        """Allocate all state for ``num_envs`` envs of capacity ``size`` on ``device``."""
+        init_warp()
+        self.cap = capacity(size)
+        self.cfg = config or Physics2DConfig()
+        self.num_envs = N = int(num_envs)
+        self.device = torch.device(device)
+        self.wp_device = warp_device(self.device)
+        P, C, J, T = self.cap.polygons, self.cap.circles, self.cap.joints, self.cap.thrusters
+        NB, KP = self.cap.bodies, self.cap.pairs
+        f32, i32 = torch.float32, torch.int32
+
+        def z(*shape: int, dtype: torch.dtype = f32) -> torch.Tensor:
+            return torch.zeros(shape, dtype=dtype, device=self.device)
+
+        # body state [N, NB, ...]: polygons first, then circles
+        self.body_pos = z(N, NB, 2)  # [m]
+        self.body_rot = z(N, NB)  # [rad]
+        self.body_vel = z(N, NB, 2)  # [m/s]
+        self.body_ang_vel = z(N, NB)  # [rad/s]
+        # body model [N, NB]
+        self.body_inv_mass = z(N, NB)
+        self.body_inv_inertia = z(N, NB)
+        self.body_friction = z(N, NB)
+        self.body_restitution = z(N, NB)
+        self.body_radius = z(N, NB)  # circles only
+        self.body_mode = z(N, NB, dtype=i32)
+        self.body_active = z(N, NB, dtype=i32)
+        self.body_role = z(N, NB, dtype=i32)
+        self.body_group = z(N, NB, dtype=i32)
+        self.poly_vertices = z(N, P, 4, 2)  # local, CCW
+        self.poly_n_vertices = z(N, P, dtype=i32)
+        self.body_bounds = z(N, NB, 4)  # world AABB (x0, y0, x1, y1)
+        # joints [N, J]
+        self.joint_a = z(N, J, dtype=i32)
+        self.joint_b = z(N, J, dtype=i32)
+        self.joint_anchor_a = z(N, J, 2)
+        self.joint_anchor_b = z(N, J, 2)
+        self.joint_rotation = z(N, J)
+        self.joint_fixed = z(N, J, dtype=i32)
+        self.joint_motor_on = z(N, J, dtype=i32)
+        self.joint_motor_speed = z(N, J)
+        self.joint_motor_power = z(N, J)
+        self.joint_limits_on = z(N, J, dtype=i32)
+        self.joint_min_rotation = z(N, J)
+        self.joint_max_rotation = z(N, J)
+        self.joint_channel = z(N, J, dtype=i32)
+        self.joint_active = z(N, J, dtype=i32)
+        self.joint_acc_point = z(N, J, 2)
+        self.joint_acc_angle = z(N, J)
+        self.joint_acc_motor = z(N, J)
+        self.joint_acc_limit = z(N, J)
+        # thrusters [N, T]
+        self.thruster_body = z(N, T, dtype=i32)
+        self.thruster_position = z(N, T, 2)
+        self.thruster_rotation = z(N, T)
+        self.thruster_power = z(N, T)
+        self.thruster_channel = z(N, T, dtype=i32)
+        self.thruster_active = z(N, T, dtype=i32)
+        # contacts: one slot per pair [N, K, ...]
+        pa, pb = torch.triu_indices(NB, NB, offset=1)
+        self.pair_a = pa.to(i32).to(self.device)  # [K]
+        self.pair_b = pb.to(i32).to(self.device)  # [K]
+        self.contact_normal = z(N, KP, 2)
+        self.contact_point = z(N, KP, 2, 2)
+        self.contact_depth = z(N, KP, 2)
+        self.contact_active = z(N, KP, 2, dtype=i32)
+        self.contact_acc_n = z(N, KP, 2)
+        self.contact_acc_t = z(N, KP, 2)
+        self.contact_bounce = z(N, KP, 2)
+        self.contact_order = z(N, 2 * KP, dtype=i32)  # solver scratch
+        # actions and outcomes
+        self.motor_action = z(N, self.cap.motor_channels)  # in [-1, 1]
+        self.thruster_action = z(N, self.cap.thruster_channels)  # in [0, 1]
+        self.green_blue = z(N, dtype=i32)  # green touched blue during the last step
+        self.green_red = z(N, dtype=i32)  # green touched red during the last step
+        self._mask_i32 = z(N, dtype=i32)
+        self._streams: dict[int, wp.Stream] = {}
+        self._build_views()
+
+    # ------------------------------------------------------------------ warp views (made once)
+    def _build_views(self) -> None:
+        fv, f, i = (lambda t: wp.from_torch(t, dtype=wp.vec2)), wp.from_torch, wp.from_torch
+        m = K.BodyModel()
+        m.inv_mass, m.inv_inertia = f(self.body_inv_mass), f(self.body_inv_inertia)
+        m.friction, m.restitution, m.radius = f(self.body_friction), f(self.body_restitution), f(self.body_radius)
+        m.mode, m.active, m.role, m.group = i(self.body_mode), i(self.body_active), i(self.body_role), i(self.body_group)
+        m.verts, m.n_verts = fv(self.poly_vertices), i(self.poly_n_vertices)
+        m.n_polys = self.cap.polygons
+        s = K.BodyState()
+        s.pos, s.rot, s.vel, s.ang_vel = fv(self.body_pos), f(self.body_rot), fv(self.body_vel), f(self.body_ang_vel)
+        j = K.JointModel()
+        j.a, j.b = i(self.joint_a), i(self.joint_b)
+        j.anchor_a, j.anchor_b, j.ref = fv(self.joint_anchor_a), fv(self.joint_anchor_b), f(self.joint_rotation)
+        j.fixed, j.motor_on = i(self.joint_fixed), i(self.joint_motor_on)
+        j.motor_speed, j.motor_power = f(self.joint_motor_speed), f(self.joint_motor_power)
+        j.limits_on, j.lower, j.upper = i(self.joint_limits_on), f(self.joint_min_rotation), f(self.joint_max_rotation)
+        j.channel, j.active = i(self.joint_channel), i(self.joint_active)
+        ja = K.JointImpulses()
+        ja.point, ja.angle = fv(self.joint_acc_point), f(self.joint_acc_angle)
+        ja.motor, ja.limit = f(self.joint_acc_motor), f(self.joint_acc_limit)
+        t = K.ThrusterModel()
+        t.body, t.pos, t.rot = i(self.thruster_body), fv(self.thruster_position), f(self.thruster_rotation)
+        t.power, t.channel, t.active = f(self.thruster_power), i(self.thruster_channel), i(self.thruster_active)
+        c = K.Contacts()
+        c.pair_a, c.pair_b = i(self.pair_a), i(self.pair_b)
+        c.normal, c.point, c.depth = fv(self.contact_normal), fv(self.contact_point), f(self.contact_depth)
+        c.active, c.acc_n, c.acc_t = i(self.contact_active), f(self.contact_acc_n), f(self.contact_acc_t)
+        c.bounce, c.order = f(self.contact_bounce), i(self.contact_order)
+        p = K.SolverParams()
+        cfg = self.cfg
+        p.dt, p.gravity, p.iterations = cfg.dt, wp.vec2(*cfg.gravity), cfg.iterations
+        p.contact_beta, p.slop, p.joint_beta = cfg.contact_beta, cfg.slop, cfg.joint_beta
+        p.bounce_threshold = cfg.bounce_threshold
+        p.max_correction, p.max_angular_correction = cfg.max_correction, cfg.max_angular_correction
+        p.base_motor_speed, p.base_motor_power = cfg.base_motor_speed, cfg.base_motor_power
+        p.base_thruster_power = cfg.base_thruster_power
+        p.clip_position, p.clip_velocity = cfg.clip_position, cfg.clip_velocity
+        p.clip_angular_velocity = cfg.clip_angular_velocity
+        self._model, self._state, self._joints, self._joint_acc = m, s, j, ja
+        self._thrusters, self._contacts, self._params = t, c, p
+        self._wp_bounds = wp.from_torch(self.body_bounds, dtype=wp.vec4)
+        self._wp_motor = f(self.motor_action)
+        self._wp_thruster = f(self.thruster_action)
+        self._wp_gb, self._wp_gr = i(self.green_blue), i(self.green_red)
+        self._wp_mask = i(self._mask_i32)
+
+    # ------------------------------------------------------------------ reset
+    def reset(self, levels: TensorDict, mask: torch.Tensor | None = None) -> None:
+        """Load ``levels[e]`` into every env row ``e`` where ``mask[e]`` (all rows if None).
+
+        ``levels`` has batch [N] (one level per env row) and a capacity no larger than this
+        simulator's; smaller levels are padded. Uses masked tensor ops only (no host sync).
+        """
+        N = self.num_envs
+        if levels.batch_size[0] != N:
+            raise ValueError(f"levels batch is {levels.batch_size[0]}, expected one level per env ({N})")
+        if levels["poly_active"].shape[1] != self.cap.polygons or levels["circle_active"].shape[1] != self.cap.circles \
+                or levels["joint_active"].shape[1] != self.cap.joints \
+                or levels["thruster_active"].shape[1] != self.cap.thrusters:
+            levels = pad_levels(levels, self.cap)
+        levels = levels.to(self.device)
+        if mask is None:
+            mask = torch.ones(N, dtype=torch.bool, device=self.device)
+        mask = mask.to(self.device, torch.bool)
+
+        def put(dst: torch.Tensor, src: torch.Tensor) -> None:
+            m = mask.view(N, *([1] * (dst.dim() - 1)))
+            dst.copy_(torch.where(m, src.to(dst.dtype), dst))
+
+        def cat(name: str) -> torch.Tensor:
+            return torch.cat([levels[f"poly_{name}"], levels[f"circle_{name}"]], dim=1)
+
+        put(self.body_pos, cat("position"))
+        put(self.body_rot, cat("rotation"))
+        put(self.body_vel, cat("velocity"))
+        put(self.body_ang_vel, cat("angular_velocity"))
+        put(self.body_inv_mass, cat("inverse_mass"))
+        put(self.body_inv_inertia, cat("inverse_inertia"))
+        put(self.body_friction, cat("friction"))
+        put(self.body_restitution, cat("restitution"))
+        put(self.body_mode, cat("collision_mode"))
+        put(self.body_active, cat("active"))
+        put(self.body_role, cat("role"))
+        radius = torch.cat([torch.zeros_like(levels["poly_rotation"]), levels["circle_radius"]], dim=1)
+        put(self.body_radius, radius)
+        put(self.poly_vertices, levels["poly_vertices"])
+        put(self.poly_n_vertices, levels["poly_n_vertices"])
+        put(self.joint_a, levels["joint_a"])
+        put(self.joint_b, levels["joint_b"])
+        put(self.joint_anchor_a, levels["joint_anchor_a"])
+        put(self.joint_anchor_b, levels["joint_anchor_b"])
+        put(self.joint_rotation, levels["joint_rotation"])
+        put(self.joint_fixed, levels["joint_fixed"])
+        put(self.joint_motor_on, levels["joint_motor_on"])
+        put(self.joint_motor_speed, levels["joint_motor_speed"])
+        put(self.joint_motor_power, levels["joint_motor_power"])
+        put(self.joint_limits_on, levels["joint_limits_on"])
+        put(self.joint_min_rotation, levels["joint_min_rotation"])
+        put(self.joint_max_rotation, levels["joint_max_rotation"])
+        put(self.joint_channel, levels["joint_channel"])
+        put(self.joint_active, levels["joint_active"])
+        put(self.thruster_body, levels["thruster_body"])
+        put(self.thruster_position, levels["thruster_position"])
+        put(self.thruster_rotation, levels["thruster_rotation"])
+        put(self.thruster_power, levels["thruster_power"])
+        put(self.thruster_channel, levels["thruster_channel"])
+        put(self.thruster_active, levels["thruster_active"])
+        for t in (self.joint_acc_point, self.joint_acc_angle, self.joint_acc_motor, self.joint_acc_limit,
+                  self.contact_normal, self.contact_point, self.contact_depth, self.contact_active,
+                  self.contact_acc_n, self.contact_acc_t, self.contact_bounce, self.green_blue, self.green_red):
+            put(t, torch.zeros_like(t))
+        self._mask_i32.copy_(mask.to(torch.int32))
+        wp.launch(K.label_joint_groups, dim=(N,), inputs=[self._joints, self._wp_mask],
+                  outputs=[self._model], device=self.wp_device, stream=self._stream())
+
+    def _stream(self):
+        """Warp stream of torch's current CUDA stream (so torch and Warp work stays ordered); None on CPU."""
+        if self.device.type != "cuda":
+            return None
+        torch_stream = torch.cuda.current_stream(self.device)
+        cached = self._streams.get(torch_stream.cuda_stream)
+        if cached is None:
+            cached = self._streams[torch_stream.cuda_stream] = wp.stream_from_torch(torch_stream)
+        return cached
+
+    # ------------------------------------------------------------------ step
+    def substep(self) -> None:
+        """Advance every env by one substep (``cfg.dt``) with the current action buffers."""
+        N, NB, KP = self.num_envs, self.cap.bodies, self.cap.pairs
+        dev, stream = self.wp_device, self._stream()
+        wp.launch(K.compute_bounds, dim=(N, NB), inputs=[self._model, self._state],
+                  outputs=[self._wp_bounds], device=dev, stream=stream)
+        wp.launch(K.narrow_phase, dim=(N, KP), inputs=[self._model, self._state, self._wp_bounds],
+                  outputs=[self._contacts], device=dev, stream=stream)
+        wp.launch(
+            K.solve_substep,
+            dim=(N,),
+            inputs=[self._model, self._joints, self._thrusters, self._params, self._wp_motor, self._wp_thruster],
+            outputs=[self._state, self._contacts, self._joint_acc, self._wp_gb, self._wp_gr],
+            device=dev,
+            stream=stream,
+        )
+
+    def step(self, motor_action: torch.Tensor | None = None, thruster_action: torch.Tensor | None = None) -> None:
+        """Advance one env step (``cfg.substeps`` substeps) under the given actions.
+
+        ``motor_action`` [N, motor_channels] in [-1, 1] (0 = motor off, joint spins freely);
+        ``thruster_action`` [N, thruster_channels] in [0, 1]. ``None`` keeps the buffers' values.
+        Afterwards ``green_blue`` / ``green_red`` [N] say whether those roles touched in this step.
+        """
+        if motor_action is not None:
+            self.motor_action.copy_(motor_action)
+        if thruster_action is not None:
+            self.thruster_action.copy_(thruster_action)
+        self.green_blue.zero_()
+        self.green_red.zero_()
+        for _ in range(self.cfg.substeps):
+            self.substep()
+
+    # ------------------------------------------------------------------ views
+    @property
+    def poly_slice(self) -> slice:
+        """Body-index slice of the polygons."""
+        return slice(0, self.cap.polygons)
+
+    @property
+    def circle_slice(self) -> slice:
+        """Body-index slice of the circles."""
+        return slice(self.cap.polygons, self.cap.bodies)
+
+    def kinetic_energy(self) -> torch.Tensor:
+        """Kinetic energy per env [J] of active dynamic bodies, shape [N]."""
+        dyn = (self.body_inv_mass > 0) & (self.body_active > 0)
+        m = torch.where(dyn, 1.0 / self.body_inv_mass.clamp(min=1e-12), torch.zeros_like(self.body_inv_mass))
+        inertia = torch.where(dyn, 1.0 / self.body_inv_inertia.clamp(min=1e-12), torch.zeros_like(m))
+        lin = 0.5 * m * (self.body_vel ** 2).sum(-1)
+        ang = 0.5 * inertia * self.body_ang_vel ** 2
+        return (lin + ang).sum(-1)
+
+
+__all__ = ["Physics2DConfig", "Physics2DSim"]
