@@ -1,1 +1,1 @@
-"""models package."""
+"""torch nn.Modules only: encoders, memory cores (GRU), actor-critic heads."""

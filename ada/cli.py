@@ -1,0 +1,155 @@
+"""The ``ada`` command: ``ada train --config X.yaml [--field value ...]`` and ``ada eval --ckpt ...``.
+
+``train`` is a LightningCLI over :class:`PPOModule`: every field of the YAML can be overridden on the
+command line (``--model.ppo.lr 1e-3``, ``--trainer.strategy ddp --trainer.devices 2``). The run folder
+is ``trainer.default_root_dir``; if it holds ``checkpoints/last.ckpt`` the same command resumes from it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from .artifacts import RunArtifacts
+from .checkpoint import AtomicCheckpointIO, RunCheckpoint, last_checkpoint
+from models.actor_critic import PolicyConfig
+
+from .config import EnvConfig, PPOConfig
+from .module import PPOModule
+
+
+class AdaCLI(LightningCLI):
+    """LightningCLI with the run-folder conventions: loggers, checkpoints and resume."""
+
+    def add_arguments_to_parser(self, parser) -> None:
+        parser.add_argument("--checkpoint_every", type=int, default=10, help="iterations between checkpoints")
+        parser.add_argument("--artifacts", type=bool, default=True, help="plots and agent GIF at the end")
+
+
+def train(argv: list[str] | None = None) -> PPOModule:
+    """Parse, build the trainer's loggers and callbacks in the run folder, fit (resuming if possible)."""
+    # DDP re-launches every rank with the original ``sys.argv`` (``ada train ...``); the arguments
+    # parsed here are those after ``train``, so LightningCLI's args-vs-argv warning does not apply.
+    warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
+    warnings.filterwarnings("ignore", message=".*litlogger.*|.*litmodels.*")
+    cli = AdaCLI(
+        PPOModule,
+        run=False,
+        args=argv,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={
+            "default_root_dir": "runs/default",
+            "logger": False,
+            "enable_checkpointing": True,
+            "accelerator": "auto",
+            "devices": 1,
+            "num_sanity_val_steps": 0,
+            "log_every_n_steps": 1,
+        },
+        seed_everything_default=False,
+    )
+    trainer, model = cli.trainer, cli.model
+    root = Path(trainer.default_root_dir)
+    trainer.loggers = [CSVLogger(root, name="logs", version=0), TensorBoardLogger(root, name="tb", version=0)]
+    trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, type(trainer.checkpoint_callback))]
+    trainer.callbacks.append(RunCheckpoint(every=cli.config["checkpoint_every"]))
+    if cli.config["artifacts"]:
+        trainer.callbacks.append(RunArtifacts())
+    if not any(isinstance(c, TQDMProgressBar) for c in trainer.callbacks):
+        trainer.callbacks.append(TQDMProgressBar())
+    trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+    if trainer.fit_loop.max_epochs in (None, -1, 1000):  # not set by the user: derive from the env-step budget
+        trainer.fit_loop.max_epochs = model.num_iterations(trainer.world_size)
+    ckpt = last_checkpoint(root)
+    if ckpt is not None and trainer.global_rank == 0:
+        print(f"resuming from {ckpt}", file=sys.stderr)
+    trainer.fit(model, ckpt_path=str(ckpt) if ckpt else None)
+    return model
+
+
+def evaluate_main(argv: list[str] | None = None) -> list[dict]:
+    """``ada eval``: a checkpoint (or a scripted baseline) on held-out levels; writes tables and GIFs."""
+    from .evaluate import level_gif, run_attempts, summarise, write_table
+    from .worlds import build_env, held_out_levels, scripted_policy, with_memory
+
+    parser = argparse.ArgumentParser(prog="ada eval", description=evaluate_main.__doc__)
+    parser.add_argument("--ckpt", required=True, help="checkpoint to evaluate (its config defines the world)")
+    parser.add_argument("--levels", default="held_out", help="'held_out' or a level file of the world")
+    parser.add_argument("--attempts", type=int, default=20)
+    parser.add_argument("--policy", default="agent", help="agent, random or turn_to_goal")
+    parser.add_argument("--deterministic", action="store_true")
+    parser.add_argument("--out", default=None, help="output folder (default: <run>/eval)")
+    parser.add_argument("--gifs", type=int, default=-1, help="levels to draw as GIF (-1: all)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args(argv)
+    module = load_module(args.ckpt)
+    if args.levels == "held_out":
+        levels, names = held_out_levels(module.env_cfg)
+    else:
+        from envs_warp.core.levels import LevelFileError  # noqa: F401  (raised with the field named)
+
+        probe = build_env(module.env_cfg, "cpu", seed=0, num_envs=1)
+        levels, names = probe.level_schema.load_with_names(args.levels)
+    out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent / "eval"
+    policy = None
+    if args.policy != "agent":
+        probe = with_memory(build_env(module.env_cfg, args.device, 0, num_envs=levels.batch_size[0] * args.attempts),
+                            module.model.core.memory_shape())
+        policy = scripted_policy(args.policy, probe)
+    outcome = run_attempts(module, levels, args.attempts, policy=policy, seed=args.seed,
+                           deterministic=args.deterministic, device=args.device)
+    rows = summarise(names, outcome)
+    stem = "results" if args.policy == "agent" else f"results_{args.policy}"
+    write_table(rows, out, stem)
+    for row in rows:
+        print(f"{row['level']:>14}  success {row['success_rate']:.2f}  return {row['mean_return']:7.2f}  "
+              f"length {row['mean_length']:6.1f}")
+    count = len(names) if args.gifs < 0 else min(args.gifs, len(names))
+    for i in range(count):
+        gif_policy = None if policy is None else scripted_policy(args.policy, build_env(module.env_cfg, "cpu", 0, 1))
+        level_gif(module, levels[i : i + 1], out / "gifs" / f"{stem}_{names[i]}.gif", policy=gif_policy,
+                  deterministic=args.deterministic)
+    print(f"wrote {out}/{stem}.json, .csv and {count} GIFs")
+    return rows
+
+
+def load_module(ckpt: str | Path) -> PPOModule:
+    """A ``PPOModule`` with the weights and config of a checkpoint (CPU)."""
+    path = Path(ckpt)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    hp = state.get("hyper_parameters")
+    if not hp or "env" not in hp:
+        raise ValueError(f"{path}: not an ada PPOModule checkpoint (no hyper_parameters.env)")
+    module = PPOModule(env=EnvConfig(**hp["env"]), ppo=PPOConfig(**hp["ppo"]), policy=PolicyConfig(**hp["policy"]),
+                       seed=hp.get("seed", 0))
+    module.load_state_dict(state["state_dict"])
+    return module
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Dispatch ``ada train`` / ``ada eval``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: ada {train,eval} ...\n  ada train --config experiments/configs/lidarnav_gru.yaml\n"
+              "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt")
+        return
+    command, rest = argv[0], argv[1:]
+    if command == "train":
+        train(rest)
+    elif command == "eval":
+        evaluate_main(rest)
+    else:
+        raise SystemExit(f"ada: unknown command {command!r} (train, eval)")
+
+
+if __name__ == "__main__":
+    main()

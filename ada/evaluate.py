@@ -1,0 +1,106 @@
+"""Evaluation: run a policy on a set of levels with many attempts each; tables, and GIFs per level."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tensordict import TensorDict
+
+from envs_warp.core.render import save_video
+
+from .policy import RolloutPolicy
+from .worlds import build_env, draw_row_fn, with_memory
+
+
+@torch.no_grad()
+def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | None = None, seed: int = 0,
+                 deterministic: bool = False, device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
+    """First-episode outcome of every (level, attempt) pair: success, return, length; arrays ``[L, attempts]``."""
+    n_levels = levels.batch_size[0]
+    base = build_env(module.env_cfg, device, seed=seed, num_envs=n_levels * attempts, random_levels=False)
+    base.set_levels(levels.repeat_interleave(attempts, dim=0).to(device))
+    env = with_memory(base, module.model.core.memory_shape())
+    model = module.model.to(device).eval()
+    act = policy or RolloutPolicy(model, deterministic=deterministic)
+    td = env.reset()
+    n = base.num_envs
+    finished = torch.zeros(n, dtype=torch.bool, device=device)
+    success = torch.zeros(n, dtype=torch.bool, device=device)
+    ret = torch.zeros(n, device=device)
+    length = torch.zeros(n, device=device)
+    max_steps = base.cfg.max_steps
+    for _ in range(max_steps):
+        td = act(td)
+        td = env.step(td)
+        nxt = td["next"]
+        live = ~finished
+        ret += nxt["agents", "reward"][..., 0].mean(-1) * live
+        length += live.float()
+        done = nxt["done"][:, 0] & live
+        success |= done & nxt["agents", "reached_goal"][..., 0].all(-1)
+        finished |= done
+        if bool(finished.all()):
+            break
+        td = env.step_mdp(td) if hasattr(env, "step_mdp") else nxt
+    shape = (n_levels, attempts)
+    return {"success": success.view(shape).cpu().numpy(), "return": ret.view(shape).cpu().numpy(),
+            "length": length.view(shape).cpu().numpy()}
+
+
+def summarise(names: list[str], outcome: dict[str, np.ndarray]) -> list[dict]:
+    """One row per level plus an ``ALL`` row: success rate, mean return, mean length."""
+    rows = [{"level": name, "success_rate": float(outcome["success"][i].mean()),
+             "mean_return": float(outcome["return"][i].mean()), "mean_length": float(outcome["length"][i].mean()),
+             "attempts": int(outcome["success"].shape[1])} for i, name in enumerate(names)]
+    rows.append({"level": "ALL", "success_rate": float(outcome["success"].mean()),
+                 "mean_return": float(outcome["return"].mean()), "mean_length": float(outcome["length"].mean()),
+                 "attempts": int(outcome["success"].size)})
+    return rows
+
+
+def write_table(rows: list[dict], out_dir: str | Path, stem: str = "results") -> None:
+    """``results.json`` and ``results.csv`` in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stem}.json").write_text(json.dumps(rows, indent=1))
+    with open(out_dir / f"{stem}.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@torch.no_grad()
+def level_gif(module, level: TensorDict, path: str | Path, policy: Callable | None = None, seed: int = 0,
+              deterministic: bool = True) -> Path:
+    """GIF of one attempt at ``level`` (batch ``[1]``) until the episode ends."""
+    base = build_env(module.env_cfg, "cpu", seed=seed, num_envs=1, random_levels=False)
+    base.set_levels(level.cpu())
+    env = with_memory(base, module.model.core.memory_shape())
+    model = module.model.to("cpu").eval()
+    act = policy or RolloutPolicy(model, deterministic=deterministic)
+    draw = draw_row_fn(module.env_cfg.world)
+    td = env.reset()
+    a = base.num_agents if hasattr(base, "num_agents") else base.cfg.num_agents
+    trails = [[base.pos[0, i].numpy().copy()] for i in range(a)]
+    frames = [draw(base, 0, trails=[np.array(t) for t in trails])]
+    for _ in range(base.cfg.max_steps):
+        td = env.step(act(td))
+        for i in range(a):
+            trails[i].append(base.pos[0, i].numpy().copy())
+        frames.append(draw(base, 0, trails=[np.array(t) for t in trails]))
+        if bool(td["next", "done"].any()):
+            break
+        td = env.step_mdp(td)
+    return save_video(frames, path, fps=15)
+
+
+def agent_gif(module, path: str | Path) -> Path:
+    """GIF of the deterministic agent on the first held-out level."""
+    from .worlds import held_out_levels
+
+    levels, _ = held_out_levels(module.env_cfg)
+    return level_gif(module, levels[:1], path)

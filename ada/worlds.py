@@ -1,0 +1,101 @@
+"""The worlds ``ada`` can train in: build their envs and describe their observations and actions."""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torchrl.data import Composite, Unbounded
+from torchrl.envs import Compose, EnvBase, InitTracker, TensorDictPrimer, TransformedEnv
+
+from models.actor_critic import ActionSpace
+
+from .config import EnvConfig
+
+MEMORY_KEY = ("agents", "memory")
+
+
+def world_config(cfg: EnvConfig):
+    """The world's own config dataclass with ``cfg.overrides`` applied (unknown fields are refused)."""
+    if cfg.world == "lidarnav":
+        from envs_warp.lidarnav.config import LidarNavConfig
+
+        known = {f.name for f in dataclasses.fields(LidarNavConfig)}
+        unknown = sorted(set(cfg.overrides) - known)
+        if unknown:
+            raise ValueError(f"env.overrides: unknown lidarnav field(s) {unknown}")
+        return LidarNavConfig(**cfg.overrides)
+    raise ValueError(f"env.world: unknown world {cfg.world!r} (known: lidarnav)")
+
+
+def build_env(cfg: EnvConfig, device: torch.device | str, seed: int, num_envs: int | None = None,
+              random_levels: bool = True) -> EnvBase:
+    """The world's batched env (no transforms)."""
+    wcfg = world_config(cfg)
+    n = num_envs or cfg.num_envs
+    if cfg.world == "lidarnav":
+        from envs_warp.lidarnav.env import LidarNavEnv
+
+        return LidarNavEnv(wcfg, num_envs=n, device=device, seed=seed, random_levels=random_levels)
+    raise ValueError(f"unknown world {cfg.world!r}")
+
+
+def with_memory(env: EnvBase, memory_shape: tuple[int, ...]) -> TransformedEnv:
+    """Add ``is_init`` and a per-robot memory entry ``("agents", "memory")`` zeroed at every reset."""
+    n, a = env.batch_size[0], agents_of(env)
+    primer = Composite(
+        {"agents": Composite(memory=Unbounded(shape=(n, a, *memory_shape), device=env.device), shape=(n, a))},
+        shape=(n,),
+    )
+    return TransformedEnv(env, Compose(InitTracker(), TensorDictPrimer(primer, expand_specs=False)))
+
+
+def agents_of(env: EnvBase) -> int:
+    """Robots per env (the ``"agents"`` batch dim)."""
+    return env.full_action_spec["agents"].shape[1]
+
+
+def describe(cfg: EnvConfig) -> tuple[int, ActionSpace, int]:
+    """(observation size, action space, robots per env) of a world, from a one-env instance."""
+    env = build_env(cfg, "cpu", seed=0, num_envs=1)
+    obs_dim = env.observation_spec["agents", "observation"].shape[-1]
+    spec = env.full_action_spec["agents", "action"]
+    if spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "n"):
+        action = ActionSpace(kind="discrete", n=int(spec.n))
+    else:
+        action = ActionSpace(kind="continuous", low=spec.space.low[0, 0].tolist(), high=spec.space.high[0, 0].tolist())
+    return obs_dim, action, agents_of(env)
+
+
+def held_out_levels(cfg: EnvConfig):
+    """The world's hand-designed evaluation levels that fit the config: (levels ``[L]``, names)."""
+    if cfg.world == "lidarnav":
+        from envs_warp.lidarnav.levels import load_test_maps
+
+        return load_test_maps(world_config(cfg))
+    raise ValueError(f"unknown world {cfg.world!r}")
+
+
+def draw_row_fn(world: str):
+    """The world's ``draw_row(env, row, trails=...)`` picture function."""
+    if world == "lidarnav":
+        from envs_warp.lidarnav.render import draw_row
+
+        return draw_row
+    raise ValueError(f"unknown world {world!r}")
+
+
+def scripted_policy(name: str, env: EnvBase):
+    """A baseline policy by name (``random`` or the world's heuristic, e.g. ``turn_to_goal``)."""
+    if name == "random":
+        spec = env.full_action_spec
+
+        def random_policy(td):
+            td.update(spec.rand())
+            return td
+
+        return random_policy
+    if name == "turn_to_goal":
+        from envs_warp.lidarnav.policies import TurnToGoal
+
+        return TurnToGoal(env.base_env.cfg if hasattr(env, "base_env") else env.cfg)
+    raise ValueError(f"unknown scripted policy {name!r} (random, turn_to_goal)")

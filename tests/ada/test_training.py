@@ -1,0 +1,105 @@
+"""End-to-end training: resume equals an uninterrupted run, refusals, the non-finite guard, learning."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tensordict import TensorDict
+
+from ada.cli import load_module, train
+from ada.module import CheckpointMismatchError, NonFiniteError, PPOModule
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = str(ROOT / "experiments" / "configs" / "lidarnav_tiny.yaml")
+SMOKE = str(ROOT / "experiments" / "configs" / "lidarnav_learn_smoke.yaml")
+
+
+def tiny(run_dir: Path, *extra: str) -> list[str]:
+    return ["--config", TINY, "--trainer.default_root_dir", str(run_dir), "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--artifacts", "false", "--checkpoint_every", "1", *extra]
+
+
+def params(module: PPOModule) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.model.state_dict().items()}
+
+
+@pytest.mark.xdist_group("training")
+def test_stopped_and_resumed_run_matches_uninterrupted_run_exactly(tmp_path):
+    full = params(train(tiny(tmp_path / "full", "--trainer.max_epochs", "6")))
+    train(tiny(tmp_path / "split", "--trainer.max_epochs", "3"))
+    assert (tmp_path / "split" / "checkpoints" / "last.ckpt").is_file()
+    resumed = train(tiny(tmp_path / "split", "--trainer.max_epochs", "6"))
+    assert int(resumed.env_steps) == 6 * 16 * 16
+    for key, value in params(resumed).items():
+        assert torch.equal(value, full[key]), f"{key} differs after resume"
+
+
+@pytest.mark.xdist_group("training")
+def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
+    reference = params(train(tiny(tmp_path / "ref", "--trainer.max_epochs", "12")))
+    cmd = [sys.executable, "-m", "ada.cli", "train", *tiny(tmp_path / "killed", "--trainer.max_epochs", "12")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # same float reduction order as this (one-thread) process
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = tmp_path / "killed" / "checkpoints" / "iter00003.ckpt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (tmp_path / "killed" / "checkpoints" / "last.ckpt").is_file()
+    resumed = train(tiny(tmp_path / "killed", "--trainer.max_epochs", "12"))
+    for key, value in params(resumed).items():
+        assert torch.equal(value, reference[key]), f"{key} differs after kill and resume"
+
+
+@pytest.mark.xdist_group("training")
+def test_checkpoint_from_incompatible_config_is_refused(tmp_path):
+    train(tiny(tmp_path / "run", "--trainer.max_epochs", "1"))
+    with pytest.raises(CheckpointMismatchError, match="policy.hidden"):
+        train(tiny(tmp_path / "run", "--trainer.max_epochs", "2", "--model.policy.hidden", "48"))
+
+
+def test_nonfinite_observation_stops_the_run_naming_quantity_and_step(tmp_path):
+    module = PPOModule()
+    data = TensorDict({"next": {"agents": {"observation": torch.tensor([[[[0.0, float("nan")]]]])}}}, batch_size=[1, 1])
+    os.chdir(tmp_path)
+    with pytest.raises(NonFiniteError, match=r"non-finite observation at iteration 0 \(env step 0\)"):
+        module._check_finite(data, ("next", "agents", "observation"), "observation")
+    assert list((tmp_path / "debug").glob("nonfinite_*.pt"))
+
+
+@pytest.mark.xdist_group("training")
+def test_nan_weights_stop_training_with_a_named_loss(tmp_path, monkeypatch):
+    original = PPOModule.on_train_start
+
+    def poison(self):
+        original(self)
+        with torch.no_grad():
+            self.model.critic.v.weight.fill_(float("nan"))
+
+    monkeypatch.setattr(PPOModule, "on_train_start", poison)
+    with pytest.raises(NonFiniteError, match=r"non-finite (policy|value) loss at iteration 0 \(env step 0\)"):
+        train(tiny(tmp_path / "nan", "--trainer.max_epochs", "2"))
+    assert list((tmp_path / "nan" / "debug").glob("nonfinite_*.pt"))
+
+
+def test_ddp_with_two_cpu_processes_keeps_parameters_identical(tmp_path):
+    probe = ROOT / "tests" / "ada" / "ddp_probe.py"
+    out = tmp_path / "params"
+    out.mkdir()
+    cmd = [sys.executable, str(probe), str(out), *tiny(tmp_path / "ddp", "--trainer.max_epochs", "3",
+           "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(cmd, cwd=ROOT, check=True, env=env, timeout=600, capture_output=True)
+    a, b = torch.load(out / "rank0.pt"), torch.load(out / "rank1.pt")
+    assert set(a) == set(b)
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs between ranks"
+    first = load_module(tmp_path / "ddp" / "checkpoints" / "iter00000.ckpt").model.state_dict()
+    assert any(not torch.equal(a[k], first[k]) for k in a), "training changed nothing after the first iteration"
