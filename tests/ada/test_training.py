@@ -103,3 +103,43 @@ def test_ddp_with_two_cpu_processes_keeps_parameters_identical(tmp_path):
         assert torch.equal(a[key], b[key]), f"{key} differs between ranks"
     first = load_module(tmp_path / "ddp" / "checkpoints" / "iter00000.ckpt").model.state_dict()
     assert any(not torch.equal(a[k], first[k]) for k in a), "training changed nothing after the first iteration"
+
+
+@pytest.mark.xdist_group("training")
+def test_short_cpu_training_raises_success_on_small_rooms(tmp_path):
+    from ada.evaluate import run_attempts
+    from ada.worlds import build_env
+
+    args = ["--config", SMOKE, "--trainer.default_root_dir", str(tmp_path / "smoke"), "--trainer.enable_progress_bar",
+            "false", "--trainer.enable_model_summary", "false", "--artifacts", "false"]
+    untrained = PPOModule(**_smoke_kwargs())
+    probe = build_env(untrained.env_cfg, "cpu", seed=123, num_envs=256)
+    probe.reset()
+    levels = probe.levels.clone()  # 256 fixed random levels, unseen in training
+    before = run_attempts(untrained, levels, attempts=1, seed=5)["success"].mean()
+    trained = train(args)
+    after = run_attempts(trained, levels, attempts=1, seed=5)["success"].mean()
+    assert after >= before + 0.2, f"success {before:.2f} -> {after:.2f}"
+
+
+def _smoke_kwargs() -> dict:
+    import yaml
+
+    from ada.config import EnvConfig, PPOConfig
+    from models.actor_critic import PolicyConfig
+
+    model = yaml.safe_load(Path(SMOKE).read_text())["model"]
+    return {"env": EnvConfig(**model["env"]), "ppo": PPOConfig(**model["ppo"]),
+            "policy": PolicyConfig(**model["policy"]), "seed": model["seed"]}
+
+
+@pytest.mark.slow
+def test_main_job_configuration_reaches_its_success_threshold(tmp_path):
+    from ada.evaluate import run_attempts
+    from ada.worlds import held_out_levels
+
+    config = str(ROOT / "experiments" / "configs" / "lidarnav_gru.yaml")
+    module = train(["--config", config, "--trainer.default_root_dir", str(tmp_path / "main"), "--artifacts", "false"])
+    levels, names = held_out_levels(module.env_cfg)
+    success = run_attempts(module, levels, attempts=20, seed=1)["success"].mean()
+    assert success >= 0.25, f"held-out success {success:.2f}"
