@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-all bench venv clean
+.PHONY: run demo test test-all bench venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+RUN := runs/lidarnav_gru
+
+# Main job: train PPO+GRU on random lidarnav maps (~10 min on 2 CPU cores), then evaluate on the
+# hand-designed held-out maps against random and turn-to-goal baselines; everything under $(RUN)/.
 run: $(STAMP)
+	$(VENV)/bin/ada train --config experiments/configs/lidarnav_gru.yaml --trainer.default_root_dir $(RUN)
+	$(VENV)/bin/ada eval --ckpt $(RUN)/checkpoints/last.ckpt --attempts 20
+	$(VENV)/bin/ada eval --ckpt $(RUN)/checkpoints/last.ckpt --attempts 20 --policy random --gifs 0
+	$(VENV)/bin/ada eval --ckpt $(RUN)/checkpoints/last.ckpt --attempts 20 --policy turn_to_goal --gifs 0
+	$(PY) -m ada.report $(RUN)
+
+demo: $(STAMP)
 	$(PY) -m envs_warp.lidarnav.demo --out runs/demo
 
 test: $(STAMP)

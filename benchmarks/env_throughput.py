@@ -11,7 +11,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from results_io import write_results  # noqa: E402
 
 
 def make_env(world: str, num_envs: int, agents: int, device: str, action_type: str):
@@ -117,12 +118,7 @@ def main(argv: list[str] | None = None) -> None:
                 line += f" {peer_rows[n]['env_steps_per_s']:>19,.0f} {row['ratio_vs_peer']:>6.1f}x"
             print(line, flush=True)
             rows.append(row)
-    meta = {"python": platform.python_version(), "torch": torch.__version__, "cpu_count": os.cpu_count(),
-            "machine": platform.machine(), "gpu": torch.cuda.get_device_name() if gpu else None}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    print(f"wrote {out}")
+    write_results(args.out, rows, args.device)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import torch
 from tensordict import TensorDict, TensorDictBase
 from torchrl.envs import EnvBase
 
+from .launch import RowLauncher
 from .levels import LevelFileError, LevelSchema
 from .warp_runtime import init_warp, warp_device
 
@@ -50,6 +51,7 @@ class WarpEnv(EnvBase):
         super().__init__(device=torch.device(device), batch_size=torch.Size([num_envs]))
         self.num_envs = num_envs
         self.wp_device = warp_device(self.device)
+        self.launcher = RowLauncher(self.wp_device, num_envs)
         self.rng_seed = torch.zeros(num_envs, dtype=torch.int32, device=self.device)  # [N]
         self.rng_counter = torch.zeros(num_envs, dtype=torch.int32, device=self.device)  # [N] resets so far
         self.levels = self.level_schema.empty(num_envs, self.device)  # [N] level record per row
@@ -78,6 +80,34 @@ class WarpEnv(EnvBase):
         for key, value in levels.items():
             self.levels.get(key)[rows] = value.to(self.device)
         self.level_pending[rows] = True
+
+    # ------------------------------------------------------------------ exact checkpoints
+    def runtime_state(self) -> dict[str, torch.Tensor]:
+        """Every per-row tensor of the live state, the level record and the RNG counters (no copies)."""
+        out = {f"levels.{k}": v for k, v in self.levels.items()}
+        for name, value in vars(self).items():
+            if (isinstance(value, torch.Tensor) and not name.startswith("_") and value.dim()
+                    and value.shape[0] == self.num_envs):
+                out[name] = value
+        return out
+
+    def load_runtime_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Copy a ``runtime_state()`` back in place (Warp views stay valid); refuses a mismatched state."""
+        ours = self.runtime_state()
+        missing, extra = sorted(set(ours) - set(state)), sorted(set(state) - set(ours))
+        if missing or extra:
+            raise ValueError(f"env state does not match this env: missing {missing}, unexpected {extra}")
+        for key, target in ours.items():
+            value = state[key]
+            if value.shape != target.shape or value.dtype != target.dtype:
+                raise ValueError(f"env state '{key}' is {tuple(value.shape)} {value.dtype}, "
+                                 f"this env has {tuple(target.shape)} {target.dtype}")
+        for key, target in ours.items():
+            target.copy_(state[key])
+
+    def state_bytes_per_env(self) -> int:
+        """Bytes of live state plus level record held per env."""
+        return sum(t.numel() * t.element_size() for t in self.runtime_state().values()) // self.num_envs
 
     # ------------------------------------------------------------------ TorchRL hooks
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDictBase:

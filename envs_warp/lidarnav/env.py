@@ -81,18 +81,22 @@ class LidarNavEnv(WarpEnv):
         self.truncated = torch.zeros(n, dtype=torch.bool, device=dev)  # [N]
         self.action_table = torch.tensor(DISCRETE_ACTIONS, **f32)  # [15, 2]
         self.beam_dirs = beam_directions(self.cfg).to(dev)  # [B, 2]
-        v = lambda t, dtype=None: wp.from_torch(t, dtype=dtype) if dtype else wp.from_torch(t)
-        # Warp views, made once; the torch tensors stay the canonical state.
+        self.action_index = torch.zeros(n, a, dtype=torch.int64, device=dev)  # [N, A] discrete actions
+        self.rows_mask = torch.zeros(n, dtype=torch.bool, device=dev)  # [N] rows a launch works on
+        # Warp views, made once (per row chunk on the CPU); the torch tensors stay the canonical state.
+        r = self.launcher.rows
         self._wp = dict(
-            walls=v(self.walls), pos=v(self.pos, wp.vec2), old_pos=v(self.old_pos, wp.vec2), theta=v(self.theta), heading=v(self.heading, wp.vec2),
-            vel=v(self.vel, wp.vec2), goal=v(self.goal, wp.vec2), reached=v(self.reached), crashed=v(self.crashed),
-            map_hit=v(self.map_hit), robot_hit=v(self.robot_hit), at_goal=v(self.at_goal),
-            step_count=v(self.step_count), ep_done=v(self.ep_done), targets=v(self.targets, wp.vec2),
-            ranges=v(self.ranges), individual=v(self.individual), reward=v(self.reward), obs=v(self.obs),
-            terminated=v(self.terminated, wp.bool), truncated=v(self.truncated, wp.bool),
-            table=v(self.action_table, wp.vec2), beam_dirs=v(self.beam_dirs, wp.vec2),
-            level_walls=v(self.levels["walls"]), level_start=v(self.levels["start"], wp.vec3),
-            level_goal=v(self.levels["goal"], wp.vec2),
+            walls=r(self.walls), pos=r(self.pos, wp.vec2), old_pos=r(self.old_pos, wp.vec2), theta=r(self.theta),
+            heading=r(self.heading, wp.vec2), vel=r(self.vel, wp.vec2), goal=r(self.goal, wp.vec2),
+            reached=r(self.reached), crashed=r(self.crashed), map_hit=r(self.map_hit), robot_hit=r(self.robot_hit),
+            at_goal=r(self.at_goal), step_count=r(self.step_count), ep_done=r(self.ep_done),
+            targets=r(self.targets, wp.vec2), ranges=r(self.ranges), individual=r(self.individual),
+            reward=r(self.reward), obs=r(self.obs), terminated=r(self.terminated, wp.bool),
+            truncated=r(self.truncated, wp.bool), action_index=r(self.action_index), rows=r(self.rows_mask, wp.bool),
+            all_rows=r(self._all_rows, wp.bool),
+            level_walls=r(self.levels["walls"]), level_start=r(self.levels["start"], wp.vec3),
+            level_goal=r(self.levels["goal"], wp.vec2),
+            table=wp.from_torch(self.action_table, dtype=wp.vec2), beam_dirs=wp.from_torch(self.beam_dirs, dtype=wp.vec2),
         )
 
     def _make_specs(self) -> None:
@@ -129,51 +133,42 @@ class LidarNavEnv(WarpEnv):
         if self.random_levels:
             fresh = mask & ~self.level_pending
             self.generator.generate_into(self.levels, fresh, self.rng_seed, self.rng_counter)
-        s = self._wp
-        wp.launch(
-            kernels.reset_rows, dim=self.num_envs,
-            inputs=[self.params, wp.from_torch(mask, dtype=wp.bool), s["level_walls"], s["level_start"], s["level_goal"]],
-            outputs=[s["walls"], s["pos"], s["theta"], s["heading"], s["vel"], s["goal"], s["reached"], s["crashed"],
-                     s["step_count"], s["ep_done"]],
-            device=self.wp_device,
-        )
+        s, launch = self._wp, self.launcher.launch
+        self.rows_mask.copy_(mask)
+        launch(kernels.reset_rows, (),
+               inputs=[self.params, s["rows"], s["level_walls"], s["level_start"], s["level_goal"]],
+               outputs=[s["walls"], s["pos"], s["theta"], s["heading"], s["vel"], s["goal"], s["reached"],
+                        s["crashed"], s["step_count"], s["ep_done"]])
         self.terminated.logical_and_(~mask)
         self.truncated.logical_and_(~mask)
-        self._sense(mask, with_reward=False)
+        self._sense(s["rows"], with_reward=False)
 
     def _advance(self, tensordict: TensorDictBase) -> None:
         action = tensordict.get((AGENTS, "action"))
-        s, dims = self._wp, (self.num_envs, self.cfg.num_agents)
+        s, launch, a = self._wp, self.launcher.launch, (self.cfg.num_agents,)
         if self.cfg.action_type == "discrete":
-            wp.launch(kernels.discrete_to_targets, dim=dims,
-                      inputs=[wp.from_torch(action.to(torch.int64).contiguous()), s["table"]],
-                      outputs=[s["targets"]], device=self.wp_device)
+            self.action_index.copy_(action)
+            launch(kernels.discrete_to_targets, a, inputs=[s["action_index"], s["table"]], outputs=[s["targets"]])
         else:
             self.targets.copy_(action)
-        wp.launch(kernels.integrate, dim=dims, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
-                  outputs=[s["pos"], s["theta"], s["heading"], s["vel"], s["old_pos"]], device=self.wp_device)
-        wp.launch(kernels.detect_events, dim=dims,
-                  inputs=[self.params, s["walls"], s["pos"], s["heading"], s["goal"], s["ep_done"]],
-                  outputs=[s["map_hit"], s["robot_hit"], s["at_goal"]], device=self.wp_device)
-        self._sense(self._all_rows, with_reward=True)
+        launch(kernels.integrate, a, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
+               outputs=[s["pos"], s["theta"], s["heading"], s["vel"], s["old_pos"]])
+        launch(kernels.detect_events, a, inputs=[self.params, s["walls"], s["pos"], s["heading"], s["goal"], s["ep_done"]],
+               outputs=[s["map_hit"], s["robot_hit"], s["at_goal"]])
+        self._sense(s["all_rows"], with_reward=True)
 
-    def _sense(self, rows: torch.Tensor, with_reward: bool) -> None:
-        """Lidar, observations and (after a step) rewards and episode flags for the ``[N]`` bool ``rows``."""
-        s, dims = self._wp, (self.num_envs, self.cfg.num_agents)
-        rows_wp = wp.from_torch(rows, dtype=wp.bool)
-        wp.launch(kernels.cast_lidar, dim=(*dims, self.cfg.lidar_num_beams),
-                  inputs=[self.params, rows_wp, s["walls"], s["pos"], s["heading"], s["beam_dirs"]],
-                  outputs=[s["ranges"]],
-                  device=self.wp_device)
-        wp.launch(kernels.agent_outputs, dim=dims,
-                  inputs=[self.params, rows_wp, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],
-                          s["ranges"], s["map_hit"], s["robot_hit"], s["at_goal"], s["ep_done"], int(with_reward)],
-                  outputs=[s["reached"], s["crashed"], s["individual"], s["obs"]], device=self.wp_device)
+    def _sense(self, rows, with_reward: bool) -> None:
+        """Lidar, observations and (after a step) rewards and episode flags for the rows set in ``rows``."""
+        s, launch, a = self._wp, self.launcher.launch, (self.cfg.num_agents,)
+        launch(kernels.cast_lidar, (*a, self.cfg.lidar_num_beams),
+               inputs=[self.params, rows, s["walls"], s["pos"], s["heading"], s["beam_dirs"]], outputs=[s["ranges"]])
+        launch(kernels.agent_outputs, a,
+               inputs=[self.params, rows, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],
+                       s["ranges"], s["map_hit"], s["robot_hit"], s["at_goal"], s["ep_done"], int(with_reward)],
+               outputs=[s["reached"], s["crashed"], s["individual"], s["obs"]])
         if with_reward:
-            wp.launch(kernels.env_outputs, dim=self.num_envs,
-                      inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
-                      outputs=[s["step_count"], s["ep_done"], s["reward"], s["terminated"], s["truncated"]],
-                      device=self.wp_device)
+            launch(kernels.env_outputs, (), inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
+                   outputs=[s["step_count"], s["ep_done"], s["reward"], s["terminated"], s["truncated"]])
 
     def _observe(self, reset: bool) -> TensorDictBase:
         n, a = self.num_envs, self.cfg.num_agents
@@ -201,9 +196,3 @@ class LidarNavEnv(WarpEnv):
     def solvable(self) -> torch.Tensor:
         """``[N]`` bool: whether each row's current level has a grid path from every start to its goal."""
         return self.generator.solvable(self.levels)
-
-    def state_bytes_per_env(self) -> int:
-        """Bytes of live state plus level record held per env."""
-        tensors = [t for t in vars(self).values() if isinstance(t, torch.Tensor) and t.dim() and t.shape[0] == self.num_envs]
-        tensors += list(self.levels.values())
-        return sum(t.numel() * t.element_size() for t in tensors) // self.num_envs

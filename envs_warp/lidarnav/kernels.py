@@ -201,20 +201,42 @@ def ray_hits_segment(o: wp.vec2, d: wp.vec2, length: float, a: wp.vec2, b: wp.ve
 @wp.func
 def ray_hits_robot(o: wp.vec2, d: wp.vec2, length: float, c: wp.vec2, hd: wp.vec2, p: NavParams) -> float:
     """Distance along the ray to another robot's outline within ``length``, or -1."""
+    # bounding-circle early-out: most beams pass far from most robots
+    reach = p.rad
+    if p.square == 1:
+        reach = p.half_side * 1.4142136
+    f = c - o
+    tc = wp.dot(f, d)
+    if tc < -reach or tc > length + reach or wp.dot(f, f) - tc * tc > reach * reach:
+        return -1.0
     best = float(-1.0)
     if p.square == 1:
+        c0 = square_corner(c, hd, p.half_side, 0)
+        c1 = square_corner(c, hd, p.half_side, 1)
+        c2 = square_corner(c, hd, p.half_side, 2)
+        c3 = square_corner(c, hd, p.half_side, 3)
         for k in range(4):
-            t = ray_hits_segment(o, d, length, square_corner(c, hd, p.half_side, k),
-                                 square_corner(c, hd, p.half_side, (k + 1) % 4))
+            a = c0
+            b = c1
+            if k == 1:
+                a = c1
+                b = c2
+            elif k == 2:
+                a = c2
+                b = c3
+            elif k == 3:
+                a = c3
+                b = c0
+            t = ray_hits_segment(o, d, length, a, b)
             if t >= 0.0 and (best < 0.0 or t < best):
                 best = t
     else:
-        f = o - c
-        b = wp.dot(f, d)
-        cc = wp.dot(f, f) - p.rad * p.rad
-        disc = b * b - cc
+        g = o - c
+        proj = wp.dot(g, d)
+        cc = wp.dot(g, g) - p.rad * p.rad
+        disc = proj * proj - cc
         if disc >= 0.0:
-            t = -b - wp.sqrt(disc)
+            t = -proj - wp.sqrt(disc)
             if t >= 0.0 and t <= length:
                 best = t
     return best
@@ -578,7 +600,8 @@ def detect_events(
             other = pos[env, j]
             hit = bool(False)
             if p.square == 1:
-                hit = squares_overlap(c, hd, other, heading[env, j], p.half_side)
+                if wp.length(other - c) <= 2.0 * p.half_side * 1.4142136:  # bounding circles touch
+                    hit = squares_overlap(c, hd, other, heading[env, j], p.half_side)
             else:
                 hit = wp.length(other - c) <= 2.0 * p.rad
             if hit:

@@ -9,6 +9,7 @@ import torch
 import warp as wp
 from tensordict import TensorDict
 
+from ..core.launch import RowLauncher
 from ..core.levels import LevelField, LevelFileError, LevelSchema, bounds_check
 from ..core.warp_runtime import init_warp, warp_device
 from . import kernels
@@ -61,34 +62,56 @@ class LevelGenerator:
         self.wp_device = warp_device(self.device)
         self.params = cfg.kernel_params()
         self.schema = level_schema(cfg)
-        self._scratch: dict[int, tuple[torch.Tensor, ...]] = {}
+        self._scratch: dict[int, tuple] = {}
+        self._views: dict[tuple, tuple] = {}
 
-    def _buffers(self, n: int) -> tuple[torch.Tensor, ...]:
+    def _buffers(self, n: int) -> tuple:
+        """Scratch tensors and a launcher for batches of ``n`` levels (kept for the last size used)."""
         if n not in self._scratch:
             cells = (self.cfg.map_width - 2) * (self.cfg.map_height - 2)
             grid = self.cfg.map_width * self.cfg.map_height
-            self._scratch = {n: (
+            launcher = RowLauncher(self.wp_device, n)
+            scratch = (
                 torch.zeros(n, max(1, cells), dtype=torch.int32, device=self.device),
                 torch.zeros(n, grid, dtype=torch.int32, device=self.device),
                 torch.zeros(n, grid, dtype=torch.int32, device=self.device),
                 torch.zeros(n, dtype=torch.int32, device=self.device),
-            )}
+                torch.zeros(n, dtype=torch.bool, device=self.device),  # rows to generate
+            )
+            views = tuple(launcher.rows(t) for t in scratch[:4]) + (launcher.rows(scratch[4], wp.bool),)
+            self._scratch = {n: (launcher, scratch, views)}
+            self._views = {}
         return self._scratch[n]
 
-    def generate_into(self, levels: TensorDict, mask: torch.Tensor, seed: torch.Tensor, counter: torch.Tensor) -> torch.Tensor:
-        """Overwrite the masked rows of ``levels`` (batch ``[B]``) with fresh random levels; returns ``[B]`` solvable flags."""
-        n = levels.batch_size[0]
-        cells, queue, seen, solvable = self._buffers(n)
-        wp.launch(
-            kernels.generate_levels,
-            dim=n,
-            inputs=[self.params, wp.from_torch(mask, dtype=wp.bool), wp.from_torch(seed), wp.from_torch(counter),
-                    wp.from_torch(cells), wp.from_torch(queue), wp.from_torch(seen)],
-            outputs=[wp.from_torch(levels["walls"]), wp.from_torch(levels["start"], dtype=wp.vec3),
-                     wp.from_torch(levels["goal"], dtype=wp.vec2), wp.from_torch(solvable)],
-            device=self.wp_device,
-        )
-        return solvable.bool()
+    def _level_views(self, launcher: RowLauncher, levels: TensorDict, *extra: torch.Tensor, cache: bool = True) -> tuple:
+        """Row views of a level batch's fields (and extra per-row tensors), cached per storage.
+
+        Only long-lived tensors belong here (an env's level record, seeds, counters): the cache keeps
+        them alive.
+        """
+        tensors = (levels["walls"], levels["start"], levels["goal"], *extra)
+        key = tuple((t.data_ptr(), t.dtype) for t in tensors)
+        if key in self._views:
+            return self._views[key]
+        dtypes = (None, wp.vec3, wp.vec2) + tuple(wp.bool if t.dtype == torch.bool else None for t in extra)
+        views = tuple(launcher.rows(t, d) for t, d in zip(tensors, dtypes))
+        if cache:
+            self._views[key] = views
+        return views
+
+    def generate_into(self, levels: TensorDict, mask: torch.Tensor, seed: torch.Tensor, counter: torch.Tensor,
+                      cache_views: bool = True) -> torch.Tensor:
+        """Overwrite the masked rows of ``levels`` (batch ``[B]``) with fresh random levels; returns ``[B]`` solvable flags.
+
+        ``cache_views`` keeps Warp views of ``levels``, ``seed`` and ``counter`` for the next call (for an
+        env's long-lived level record); pass False for one-off batches.
+        """
+        launcher, scratch, (cells, queue, seen, solvable, mask_v) = self._buffers(levels.batch_size[0])
+        scratch[4].copy_(mask)
+        walls, start, goal, seed_v, counter_v = self._level_views(launcher, levels, seed, counter, cache=cache_views)
+        launcher.launch(kernels.generate_levels, (), inputs=[self.params, mask_v, seed_v, counter_v, cells, queue, seen],
+                        outputs=[walls, start, goal, solvable])
+        return scratch[3].bool()
 
     def generate(self, n: int, seed: int = 0) -> TensorDict:
         """``n`` random levels (batch ``[n]``) reproducible from ``seed``."""
@@ -97,24 +120,18 @@ class LevelGenerator:
         levels = self.schema.empty(n, self.device)
         mask = torch.ones(n, dtype=torch.bool, device=self.device)
         counter = torch.zeros(n, dtype=torch.int32, device=self.device)
-        self.generate_into(levels, mask, mix_seeds(seed, n, self.device), counter)
+        self.generate_into(levels, mask, mix_seeds(seed, n, self.device), counter, cache_views=False)
         return levels
 
     def solvable(self, levels: TensorDict) -> torch.Tensor:
         """``[B]`` bool: every robot of each level has a 4-connected free-cell path to its goal."""
-        n = levels.batch_size[0]
-        _, queue, seen, out = self._buffers(n)
-        levels = levels.to(self.device)
-        wp.launch(
-            kernels.check_solvable,
-            dim=n,
-            inputs=[self.params, wp.from_torch(levels["walls"].contiguous()),
-                    wp.from_torch(levels["start"].contiguous(), dtype=wp.vec3),
-                    wp.from_torch(levels["goal"].contiguous(), dtype=wp.vec2), wp.from_torch(queue), wp.from_torch(seen)],
-            outputs=[wp.from_torch(out)],
-            device=self.wp_device,
-        )
-        return out.bool()
+        levels = levels.to(self.device).apply(lambda t: t.contiguous())
+        launcher, scratch, (_, queue, seen, out, _) = self._buffers(levels.batch_size[0])
+        walls = launcher.rows(levels["walls"])
+        start = launcher.rows(levels["start"], wp.vec3)
+        goal = launcher.rows(levels["goal"], wp.vec2)
+        launcher.launch(kernels.check_solvable, (), inputs=[self.params, walls, start, goal, queue, seen], outputs=[out])
+        return scratch[3].bool()
 
 
 MAPS_PACKAGE = "envs_warp.lidarnav"
