@@ -101,7 +101,7 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
     policy = None
     if args.policy != "agent":
         probe = with_memory(build_env(module.env_cfg, args.device, 0, num_envs=levels.batch_size[0] * args.attempts),
-                            module.model.core.memory_shape())
+                            module.model.carried_memory_shape())
         policy = scripted_policy(args.policy, probe)
     outcome = run_attempts(module, levels, args.attempts, policy=policy, seed=args.seed,
                            deterministic=args.deterministic, device=args.device)

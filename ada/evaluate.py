@@ -23,7 +23,7 @@ def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | N
     n_levels = levels.batch_size[0]
     base = build_env(module.env_cfg, device, seed=seed, num_envs=n_levels * attempts, random_levels=False)
     base.set_levels(levels.repeat_interleave(attempts, dim=0).to(device))
-    env = with_memory(base, module.model.core.memory_shape())
+    env = with_memory(base, module.model.carried_memory_shape())
     model = module.model.to(device).eval()
     act = policy or RolloutPolicy(model, deterministic=deterministic)
     td = env.reset()
@@ -79,7 +79,7 @@ def level_gif(module, level: TensorDict, path: str | Path, policy: Callable | No
     """GIF of one attempt at ``level`` (batch ``[1]``) until the episode ends."""
     base = build_env(module.env_cfg, "cpu", seed=seed, num_envs=1, random_levels=False)
     base.set_levels(level.cpu())
-    env = with_memory(base, module.model.core.memory_shape())
+    env = with_memory(base, module.model.carried_memory_shape())
     model = module.model.to("cpu").eval()
     act = policy or RolloutPolicy(model, deterministic=deterministic)
     draw = draw_row_fn(module.env_cfg.world)

@@ -57,6 +57,8 @@ class Runtime:
     iterator: Any
     running_return: torch.Tensor  # [N] return of the episode in progress (mean over robots)
     running_length: torch.Tensor  # [N]
+    policy: RolloutPolicy | None = None  # owns the live memory cache of cached-memory cores
+    rollout_cache: torch.Tensor | None = None  # [N·A, ...] the cache as it was when this rollout began
 
 
 # Config fields that change shapes or semantics of saved state; others (lr, steps, ...) may change on resume.
@@ -122,11 +124,15 @@ class PPOModule(LightningModule):
         if self._restore is None:
             _seed_all(self.seed + 1000 * rank)
         base = build_env(self.env_cfg, self.device, seed=self.seed + 1000 * rank)
-        env = with_memory(base, self.model.core.memory_shape())
-        collector = Collector(env, RolloutPolicy(self.model), frames_per_batch=self.frames_per_iteration,
+        env = with_memory(base, self.model.carried_memory_shape())
+        policy = RolloutPolicy(self.model)
+        collector = Collector(env, policy, frames_per_batch=self.frames_per_iteration,
                               total_frames=-1, device=self.device, trust_policy=True)
         n = self.env_cfg.num_envs
-        self.rt = Runtime(base, collector, None, torch.zeros(n, device=self.device), torch.zeros(n, device=self.device))
+        self.rt = Runtime(base, collector, None, torch.zeros(n, device=self.device), torch.zeros(n, device=self.device),
+                          policy)
+        if self.model.cached_memory:
+            policy.ensure_cache(n * self.num_agents, self.device)
         if self._restore is not None:
             self._apply_restore(self._restore)
             self._restore = None
@@ -140,6 +146,8 @@ class PPOModule(LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         cfg = self.ppo_cfg
         t0 = time.perf_counter()
+        if self.model.cached_memory:  # the window's initial memory: the live cache before this rollout
+            self.rt.rollout_cache = self.rt.policy.memory()
         data = next(self.rt.iterator)  # [N, T]
         self._check_finite(data, ("next", *OBS_KEY), "observation")
         self._check_finite(data, ("next", "agents", "reward"), "reward")
@@ -181,11 +189,16 @@ class PPOModule(LightningModule):
         reward = fold(data.get(("next", "agents", "reward"))[..., 0])
         done = fold(per_robot(data.get(("next", "done"))))
         terminated = fold(per_robot(data.get(("next", "terminated"))))
-        with torch.no_grad():  # value of every next state, from the memory the policy carried into it
-            next_obs = fold(data.get(("next", *OBS_KEY)))
-            next_mem = fold(data.get(("next", *MEMORY_KEY)))
-            no_reset = torch.zeros(next_obs.shape[0] * t, dtype=torch.bool, device=self.device)
-            _, next_value, _ = self.model.step(next_obs.flatten(0, 1), next_mem.flatten(0, 1), no_reset)
+        next_obs = fold(data.get(("next", *OBS_KEY)))
+        if self.model.cached_memory:
+            seq["memory"] = self.rt.rollout_cache.float()  # [N·A, L+1, M, D]
+            with torch.no_grad():  # next states as extra queries of the rollout window (same memory)
+                next_value = self.model.sequence_with_next_values(seq["obs"], next_obs, seq["memory"], seq["is_init"])
+        else:
+            with torch.no_grad():  # value of every next state, from the memory the policy carried into it
+                next_mem = fold(data.get(("next", *MEMORY_KEY)))
+                no_reset = torch.zeros(next_obs.shape[0] * t, dtype=torch.bool, device=self.device)
+                _, next_value, _ = self.model.step(next_obs.flatten(0, 1), next_mem.flatten(0, 1), no_reset)
         seq["advantage"], seq["target"] = gae(reward, seq["value"], next_value.view(-1, t), done, terminated,
                                               self.ppo_cfg.gamma, self.ppo_cfg.gae_lambda)
         return seq
@@ -295,6 +308,8 @@ class PPOModule(LightningModule):
             "running_return": rt.running_return.cpu().clone(),
             "running_length": rt.running_length.cpu().clone(),
             "rng": _rng_state(),
+            "cache": None if rt.policy.cache is None else rt.policy.cache.detach().cpu().clone(),
+            "cache_head": rt.policy.head,
         }
 
     def _apply_restore(self, state: dict[str, Any] | None) -> None:
@@ -306,6 +321,9 @@ class PPOModule(LightningModule):
         rt.running_return.copy_(state["running_return"])
         rt.running_length.copy_(state["running_length"])
         _set_rng_state(state["rng"])
+        if state.get("cache") is not None:
+            rt.policy.cache = state["cache"].to(self.device)
+            rt.policy.head = state["cache_head"]
 
 
 def _seed_all(seed: int) -> None:

@@ -19,11 +19,31 @@ class RolloutPolicy:
 
     Robots are folded into the batch (``[N, A] -> [N·A]``) and share parameters; each robot keeps
     its own memory. ``deterministic`` takes the distribution's mode (mean for Gaussians).
+
+    Cores with a large memory (Transformer-XL, ``model.cached_memory``) do not pass it through the
+    TensorDict (a collector would store it at every step): the live cache ``self.cache [N·A, ...]``
+    lives here on the env's device as a ring buffer (oldest slot ``self.head``), is written in place
+    every step and reset by mask on ``is_init`` (inside the core); the TensorDict carries a one-slot
+    placeholder instead. ``memory()`` gives the cache in the core's ``sequence`` layout.
     """
 
     def __init__(self, model: ActorCritic, deterministic: bool = False) -> None:
         self.model = model
         self.deterministic = deterministic
+        self.cache: torch.Tensor | None = None  # [N·A, *core.memory_shape()] for cached-memory cores
+        self.head = 0  # ring-buffer slot holding the oldest step (all rows step together)
+
+    def ensure_cache(self, batch: int, device: torch.device | str) -> torch.Tensor:
+        """The live cache for ``batch`` sequences, allocated (empty) on first use."""
+        if self.cache is None or self.cache.shape[0] != batch:
+            dtype = getattr(torch, getattr(self.model.cfg, "cache_dtype", "float32"))
+            self.cache = self.model.initial_memory(batch, device, dtype)
+            self.head = 0
+        return self.cache
+
+    def memory(self) -> torch.Tensor:
+        """The live cache in ``sequence`` layout (oldest step first), a copy ``[N·A, *core.memory_shape()]``."""
+        return self.model.core.ordered(self.cache, self.head)
 
     @torch.no_grad()
     def __call__(self, td: TensorDictBase) -> TensorDictBase:
@@ -31,7 +51,13 @@ class RolloutPolicy:
         n, a = obs.shape[:2]
         memory = td.get(MEMORY_KEY)  # [N, A, *M]
         is_init = td.get("is_init").expand(n, a)  # [N, A]
-        dist, value, new_memory = self.model.step(obs.flatten(0, 1), memory.flatten(0, 1), is_init.flatten())
+        if self.model.cached_memory:
+            cache = self.ensure_cache(n * a, obs.device)  # [N·A, L+1, M, D]
+            dist, value = self.model.step_inplace(obs.flatten(0, 1), cache, is_init.flatten(), self.head)
+            self.head = (self.head + 1) % cache.shape[2]
+            new_memory = memory.flatten(0, 1)  # placeholder [N·A, 1]
+        else:
+            dist, value, new_memory = self.model.step(obs.flatten(0, 1), memory.flatten(0, 1), is_init.flatten())
         if self.deterministic:
             action = dist.mode if hasattr(dist, "mode") else dist.mean
         else:

@@ -24,7 +24,15 @@ def world_config(cfg: EnvConfig):
         if unknown:
             raise ValueError(f"env.overrides: unknown lidarnav field(s) {unknown}")
         return LidarNavConfig(**cfg.overrides)
-    raise ValueError(f"env.world: unknown world {cfg.world!r} (known: lidarnav)")
+    if cfg.world == "memory_cue":
+        from .memory_cue import MemoryCueConfig
+
+        known = {f.name for f in dataclasses.fields(MemoryCueConfig)}
+        unknown = sorted(set(cfg.overrides) - known)
+        if unknown:
+            raise ValueError(f"env.overrides: unknown memory_cue field(s) {unknown}")
+        return MemoryCueConfig(**cfg.overrides)
+    raise ValueError(f"env.world: unknown world {cfg.world!r} (known: lidarnav, memory_cue)")
 
 
 def build_env(cfg: EnvConfig, device: torch.device | str, seed: int, num_envs: int | None = None,
@@ -36,6 +44,10 @@ def build_env(cfg: EnvConfig, device: torch.device | str, seed: int, num_envs: i
         from envs_warp.lidarnav.env import LidarNavEnv
 
         return LidarNavEnv(wcfg, num_envs=n, device=device, seed=seed, random_levels=random_levels)
+    if cfg.world == "memory_cue":  # a pure-torch fixture for memory cores; it has no levels
+        from .memory_cue import MemoryCueEnv
+
+        return MemoryCueEnv(wcfg, num_envs=n, device=device, seed=seed)
     raise ValueError(f"unknown world {cfg.world!r}")
 
 

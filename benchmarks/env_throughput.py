@@ -4,6 +4,9 @@ Steps go through TorchRL's ``step_and_maybe_reset`` (what a collector calls), so
 masked auto-resets and TensorDict overhead. When a JaxNav peer is available (``jaxmarl`` importable,
 or ``--peer-python``/``$ADA_JAXNAV_PYTHON`` naming an interpreter that has it) the same
 configurations run there in the same invocation and the ratio is printed.
+
+``--world physics2d`` times sizes S/M/L (``--sizes``) against a Kinetix peer instead; see
+``physics2d_throughput.py``.
 """
 from __future__ import annotations
 
@@ -90,12 +93,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--envs", type=int, nargs="+")
     parser.add_argument("--agents", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--action-type", default="continuous")
+    parser.add_argument("--action-type", default=None, help="lidarnav: continuous; physics2d: multi_discrete")
     parser.add_argument("--peer-python", default=None)
     parser.add_argument("--peer-steps", type=int, default=20)
     parser.add_argument("--no-peer", action="store_true")
-    parser.add_argument("--out", default=str(HERE / "results" / "env_throughput.json"))
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--sizes", nargs="+", default=None, help="physics2d capacities (default s m l)")
+    parser.add_argument("--levels-dir", default=None, help="physics2d: Kinetix's bundled levels folder")
+    parser.add_argument("--torch-threads", type=int, default=None, help="physics2d: torch intra-op threads (1)")
     args = parser.parse_args(argv)
+    if args.world == "physics2d":
+        from physics2d_throughput import run
+
+        run(args)
+        return
+    args.action_type = args.action_type or "continuous"
+    args.out = args.out or str(HERE / "results" / "env_throughput.json")
     gpu = args.device.startswith("cuda")
     envs = args.envs or ([64, 256, 1024, 4096, 16384] if gpu else [64, 256, 1024, 2048, 4096])
     peer = None if args.no_peer else peer_python(args.peer_python)

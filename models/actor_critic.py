@@ -10,6 +10,7 @@ from torch.distributions import Distribution
 from .encoders import VectorEncoder
 from .gru import GRUCore, NoMemoryCore
 from .heads import DiscreteHead, GaussianHead, MultiDiscreteHead, ValueHead
+from .transformer_xl import TransformerXLCore
 
 
 @dataclass
@@ -27,10 +28,36 @@ class ActionSpace:
 class PolicyConfig:
     """Architecture of the actor-critic."""
 
-    core: str = "gru"  # "gru" | "mlp" (no memory)
-    hidden: int = 128
+    core: str = "gru"  # "gru" | "trxl" (Transformer-XL) | "mlp" (no memory)
+    hidden: int = 128  # encoder width = GRU state = Transformer-XL model width
     encoder_layers: int = 2
     init_std: float = 0.5  # continuous actions: initial std as a fraction of the half range
+    # Transformer-XL only (core="trxl")
+    layers: int = 2
+    heads: int = 4
+    memory_len: int = 32  # steps each step attends back to (the cache length M)
+    gating: bool = True  # GTrXL GRU-type gates instead of residual sums
+    ff_mult: int = 4
+    cache_dtype: str = "float32"  # rollout cache storage: "float32" | "bfloat16"
+
+
+# Transformer-XL sizes for scaling runs (gated, ff_mult 4; about 25·hidden²·layers core parameters).
+# Set these fields in an experiment YAML's ``model.policy``; nominal total parameters in the key.
+MODEL_SIZES: dict[str, dict] = {
+    "100k": dict(core="trxl", hidden=64, layers=1, heads=2),
+    "1M": dict(core="trxl", hidden=128, layers=2, heads=4),
+    "10M": dict(core="trxl", hidden=256, layers=6, heads=8),
+    "100M": dict(core="trxl", hidden=768, layers=7, heads=12),
+}
+
+
+def count_parameters(obs_dim: int, action: ActionSpace, cfg: PolicyConfig) -> dict[str, int]:
+    """``parameter_counts_by_name`` plus ``total`` of a model built on the meta device (no memory used)."""
+    with torch.device("meta"):
+        model = ActorCritic(obs_dim, action, cfg)
+    counts = model.parameter_counts_by_name()
+    counts["total"] = sum(counts.values())
+    return counts
 
 
 class ActorCritic(nn.Module):
@@ -43,10 +70,13 @@ class ActorCritic(nn.Module):
         self.encoder = VectorEncoder(obs_dim, cfg.hidden, cfg.encoder_layers)
         if cfg.core == "gru":
             self.core: nn.Module = GRUCore(self.encoder.out_dim, cfg.hidden)
+        elif cfg.core == "trxl":
+            self.core = TransformerXLCore(self.encoder.out_dim, cfg.hidden, cfg.layers, cfg.heads, cfg.memory_len,
+                                          cfg.gating, cfg.ff_mult)
         elif cfg.core == "mlp":
             self.core = NoMemoryCore(self.encoder.out_dim)
         else:
-            raise ValueError(f"PolicyConfig.core must be 'gru' or 'mlp', got {cfg.core!r}")
+            raise ValueError(f"PolicyConfig.core must be 'gru', 'trxl' or 'mlp', got {cfg.core!r}")
         width = self.core.out_dim
         if action.kind == "discrete":
             self.actor: nn.Module = DiscreteHead(width, action.n)
@@ -58,22 +88,54 @@ class ActorCritic(nn.Module):
             raise ValueError(f"unknown action kind {action.kind!r}")
         self.critic = ValueHead(width)
 
-    def initial_memory(self, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    @property
+    def cached_memory(self) -> bool:
+        """Whether the core's memory is a large cache kept by the rollout side instead of stored per step."""
+        return getattr(self.core, "cached_memory", False)
+
+    def carried_memory_shape(self) -> tuple[int, ...]:
+        """Shape of the per-step memory entry a rollout stores: the core's memory, or a placeholder slot."""
+        return (1,) if self.cached_memory else self.core.memory_shape()
+
+    def initial_memory(self, batch: int, device: torch.device | str = "cpu",
+                       dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Zero memory ``[B, *memory_shape]``."""
-        return torch.zeros(batch, *self.core.memory_shape(), device=device)
+        return torch.zeros(batch, *self.core.memory_shape(), device=device, dtype=dtype)
 
     def step(self, obs: torch.Tensor, memory: torch.Tensor, is_init: torch.Tensor) -> tuple[Distribution, torch.Tensor, torch.Tensor]:
         """Rollout step: ``obs [B, D]`` -> (action distribution ``[B]``, value ``[B]``, memory ``[B, ...]``)."""
         z, memory = self.core.step(self.encoder(obs), memory, is_init)
         return self.actor(z), self.critic(z), memory
 
+    def step_inplace(self, obs: torch.Tensor, cache: torch.Tensor, is_init: torch.Tensor,
+                     head: int) -> tuple[Distribution, torch.Tensor]:
+        """Rollout step of a cached-memory core on its ring-buffer ``cache`` (written in place) -> (distribution, value)."""
+        z = self.core.step_inplace(self.encoder(obs), cache, is_init, head)
+        return self.actor(z), self.critic(z)
+
     def sequence(self, obs: torch.Tensor, memory: torch.Tensor, is_init: torch.Tensor) -> tuple[Distribution, torch.Tensor]:
         """Training window: ``obs [B, T, D]`` from ``memory [B, ...]`` with resets ``is_init [B, T]``."""
         z = self.core.sequence(self.encoder(obs), memory, is_init)
         return self.actor(z), self.critic(z)
 
+    def sequence_with_next_values(self, obs: torch.Tensor, next_obs: torch.Tensor, memory: torch.Tensor,
+                                  is_init: torch.Tensor) -> torch.Tensor:
+        """Values ``[B, T]`` of ``next_obs [B, T, D]``, each seen right after step ``t`` of ``obs [B, T, D]`` (no reset)."""
+        if self.cached_memory:
+            _, z_next = self.core.sequence(self.encoder(obs), memory, is_init, next_x=self.encoder(next_obs))
+            return self.critic(z_next)
+        raise NotImplementedError("only cached-memory cores compute next values from the window")
+
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters per top-level part, plus the total."""
         counts = {name: sum(p.numel() for p in m.parameters()) for name, m in self.named_children()}
         counts["total"] = sum(counts.values())
+        return counts
+
+    def parameter_counts_by_name(self, depth: int = 2) -> dict[str, int]:
+        """Trainable parameters grouped by the first ``depth`` parts of their names (e.g. ``core.blocks``)."""
+        counts: dict[str, int] = {}
+        for name, p in self.named_parameters():
+            key = ".".join(name.split(".")[:depth])
+            counts[key] = counts.get(key, 0) + p.numel()
         return counts

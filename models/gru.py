@@ -14,6 +14,8 @@ class GRUCore(nn.Module):
         self.hidden = hidden
         self.out_dim = hidden
 
+    cached_memory = False  # small memory: stored with every rollout step
+
     def memory_shape(self) -> tuple[int, ...]:
         """Shape of one sequence's memory (without batch)."""
         return (self.hidden,)
@@ -40,6 +42,8 @@ class NoMemoryCore(nn.Module):
     def __init__(self, in_dim: int) -> None:
         super().__init__()
         self.out_dim = in_dim
+
+    cached_memory = False
 
     def memory_shape(self) -> tuple[int, ...]:
         """A single unused slot so the memory plumbing stays uniform."""

@@ -8,6 +8,8 @@ the normal points from body ``a`` to body ``b``. One substep is three launches:
 """
 from __future__ import annotations
 
+from typing import Any
+
 import warp as wp
 
 wp.set_module_options({"enable_backward": False})
@@ -420,6 +422,8 @@ def narrow_phase(
                     d1 = ra + rb - dist
                     q1 = xa + normal * (ra - 0.5 * d1)
                     h1 = 1
+    if h1 == 0 and h2 == 0 and contacts_inout.active[env, k, 0] == 0 and contacts_inout.active[env, k, 1] == 0:
+        return  # still apart: nothing reads an inactive slot's data, and its impulses are already zero
     keep = wp.dot(normal, contacts_inout.normal[env, k]) > WARM_NORMAL_COS
     contacts_inout.normal[env, k] = normal
     contacts_inout.point[env, k, 0] = q1
@@ -712,18 +716,39 @@ def solve_substep(
             state.pos[env, i] = x
             state.rot[env, i] = state.rot[env, i] + w * dt
 
-    # role outcomes: green (1) touching blue (2) or red (3)
-    gb = green_blue_out[env]
-    gr = green_red_out[env]
-    for k in range(nk):
-        if contacts.active[env, k, 0] != 0 or contacts.active[env, k, 1] != 0:
-            prod = model.role[env, contacts.pair_a[k]] * model.role[env, contacts.pair_b[k]]
-            if prod == 2:
-                gb = 1
-            if prod == 3:
-                gr = 1
-    green_blue_out[env] = gb
-    green_red_out[env] = gr
+    # role outcomes: green (1) touching blue (2) or red (3). Like Kinetix, the first substep of a
+    # step with any outcome decides it; later substeps of the same step do not change the flags.
+    if green_blue_out[env] == 0 and green_red_out[env] == 0:
+        gb = int(0)
+        gr = int(0)
+        for k in range(nk):
+            if contacts.active[env, k, 0] != 0 or contacts.active[env, k, 1] != 0:
+                prod = model.role[env, contacts.pair_a[k]] * model.role[env, contacts.pair_b[k]]
+                if prod == 2:
+                    gb = 1
+                if prod == 3:
+                    gr = 1
+        green_blue_out[env] = gb
+        green_red_out[env] = gr
+
+
+@wp.func
+def label_groups(joints: JointModel, env: int, model: BodyModel):
+    """Connected components of env's joint graph into ``model.group`` (label = smallest body index)."""
+    nb = model.group.shape[1]
+    nj = joints.a.shape[1]
+    for i in range(nb):
+        model.group[env, i] = i
+    for sweep in range(nj):
+        for j in range(nj):
+            if joints.active[env, j] != 0:
+                ga = model.group[env, joints.a[env, j]]
+                gb = model.group[env, joints.b[env, j]]
+                g = wp.min(ga, gb)
+                for i in range(nb):
+                    gi = model.group[env, i]
+                    if gi == ga or gi == gb:
+                        model.group[env, i] = g
 
 
 @wp.kernel
@@ -732,17 +757,565 @@ def label_joint_groups(joints: JointModel, mask: wp.array(dtype=wp.int32), model
     env = wp.tid()
     if mask[env] == 0:
         return
-    nb = model_inout.group.shape[1]
-    nj = joints.a.shape[1]
+    label_groups(joints, env, model_inout)
+
+
+@wp.struct
+class LevelArrays:
+    """A batch of level records ([B, ...] per field, the names of ``levels.LEVEL_FIELDS``)."""
+
+    poly_position: wp.array2d(dtype=wp.vec2)
+    poly_rotation: wp.array2d(dtype=float)
+    poly_velocity: wp.array2d(dtype=wp.vec2)
+    poly_angular_velocity: wp.array2d(dtype=float)
+    poly_density: wp.array2d(dtype=float)
+    poly_inverse_mass: wp.array2d(dtype=float)
+    poly_inverse_inertia: wp.array2d(dtype=float)
+    poly_friction: wp.array2d(dtype=float)
+    poly_restitution: wp.array2d(dtype=float)
+    poly_role: wp.array2d(dtype=wp.int32)
+    poly_collision_mode: wp.array2d(dtype=wp.int32)
+    poly_active: wp.array2d(dtype=wp.bool)
+    poly_vertices: wp.array3d(dtype=wp.vec2)
+    poly_n_vertices: wp.array2d(dtype=wp.int32)
+    circle_position: wp.array2d(dtype=wp.vec2)
+    circle_rotation: wp.array2d(dtype=float)
+    circle_velocity: wp.array2d(dtype=wp.vec2)
+    circle_angular_velocity: wp.array2d(dtype=float)
+    circle_density: wp.array2d(dtype=float)
+    circle_inverse_mass: wp.array2d(dtype=float)
+    circle_inverse_inertia: wp.array2d(dtype=float)
+    circle_friction: wp.array2d(dtype=float)
+    circle_restitution: wp.array2d(dtype=float)
+    circle_role: wp.array2d(dtype=wp.int32)
+    circle_collision_mode: wp.array2d(dtype=wp.int32)
+    circle_active: wp.array2d(dtype=wp.bool)
+    circle_radius: wp.array2d(dtype=float)
+    joint_a: wp.array2d(dtype=wp.int32)
+    joint_b: wp.array2d(dtype=wp.int32)
+    joint_anchor_a: wp.array2d(dtype=wp.vec2)
+    joint_anchor_b: wp.array2d(dtype=wp.vec2)
+    joint_rotation: wp.array2d(dtype=float)
+    joint_fixed: wp.array2d(dtype=wp.bool)
+    joint_motor_on: wp.array2d(dtype=wp.bool)
+    joint_motor_speed: wp.array2d(dtype=float)
+    joint_motor_power: wp.array2d(dtype=float)
+    joint_limits_on: wp.array2d(dtype=wp.bool)
+    joint_min_rotation: wp.array2d(dtype=float)
+    joint_max_rotation: wp.array2d(dtype=float)
+    joint_channel: wp.array2d(dtype=wp.int32)
+    joint_active: wp.array2d(dtype=wp.bool)
+    thruster_body: wp.array2d(dtype=wp.int32)
+    thruster_position: wp.array2d(dtype=wp.vec2)
+    thruster_rotation: wp.array2d(dtype=float)
+    thruster_power: wp.array2d(dtype=float)
+    thruster_channel: wp.array2d(dtype=wp.int32)
+    thruster_active: wp.array2d(dtype=wp.bool)
+
+
+@wp.func
+def flag(b: wp.bool) -> wp.int32:
+    """0/1 of a bool."""
+    if b:
+        return 1
+    return 0
+
+
+@wp.func
+def copy_level(
+    lv: LevelArrays, r: int, env: int,
+    model: BodyModel, state: BodyState, density: wp.array2d(dtype=float), joints: JointModel,
+    thrusters: ThrusterModel,
+):
+    """Write level ``r`` of ``lv`` into row ``env`` of the simulator arrays (bodies, joints, thrusters)."""
+    P = lv.poly_active.shape[1]
+    C = lv.circle_active.shape[1]
+    for p in range(P):
+        state.pos[env, p] = lv.poly_position[r, p]
+        state.rot[env, p] = lv.poly_rotation[r, p]
+        state.vel[env, p] = lv.poly_velocity[r, p]
+        state.ang_vel[env, p] = lv.poly_angular_velocity[r, p]
+        model.inv_mass[env, p] = lv.poly_inverse_mass[r, p]
+        model.inv_inertia[env, p] = lv.poly_inverse_inertia[r, p]
+        model.friction[env, p] = lv.poly_friction[r, p]
+        model.restitution[env, p] = lv.poly_restitution[r, p]
+        model.radius[env, p] = 0.0
+        model.mode[env, p] = lv.poly_collision_mode[r, p]
+        model.active[env, p] = flag(lv.poly_active[r, p])
+        model.role[env, p] = lv.poly_role[r, p]
+        model.n_verts[env, p] = lv.poly_n_vertices[r, p]
+        density[env, p] = lv.poly_density[r, p]
+        for k in range(4):
+            model.verts[env, p, k] = lv.poly_vertices[r, p, k]
+    for c in range(C):
+        i = P + c
+        state.pos[env, i] = lv.circle_position[r, c]
+        state.rot[env, i] = lv.circle_rotation[r, c]
+        state.vel[env, i] = lv.circle_velocity[r, c]
+        state.ang_vel[env, i] = lv.circle_angular_velocity[r, c]
+        model.inv_mass[env, i] = lv.circle_inverse_mass[r, c]
+        model.inv_inertia[env, i] = lv.circle_inverse_inertia[r, c]
+        model.friction[env, i] = lv.circle_friction[r, c]
+        model.restitution[env, i] = lv.circle_restitution[r, c]
+        model.radius[env, i] = lv.circle_radius[r, c]
+        model.mode[env, i] = lv.circle_collision_mode[r, c]
+        model.active[env, i] = flag(lv.circle_active[r, c])
+        model.role[env, i] = lv.circle_role[r, c]
+        density[env, i] = lv.circle_density[r, c]
+    for j in range(lv.joint_active.shape[1]):
+        joints.a[env, j] = lv.joint_a[r, j]
+        joints.b[env, j] = lv.joint_b[r, j]
+        joints.anchor_a[env, j] = lv.joint_anchor_a[r, j]
+        joints.anchor_b[env, j] = lv.joint_anchor_b[r, j]
+        joints.ref[env, j] = lv.joint_rotation[r, j]
+        joints.fixed[env, j] = flag(lv.joint_fixed[r, j])
+        joints.motor_on[env, j] = flag(lv.joint_motor_on[r, j])
+        joints.motor_speed[env, j] = lv.joint_motor_speed[r, j]
+        joints.motor_power[env, j] = lv.joint_motor_power[r, j]
+        joints.limits_on[env, j] = flag(lv.joint_limits_on[r, j])
+        joints.lower[env, j] = lv.joint_min_rotation[r, j]
+        joints.upper[env, j] = lv.joint_max_rotation[r, j]
+        joints.channel[env, j] = lv.joint_channel[r, j]
+        joints.active[env, j] = flag(lv.joint_active[r, j])
+    for t in range(lv.thruster_active.shape[1]):
+        thrusters.body[env, t] = lv.thruster_body[r, t]
+        thrusters.pos[env, t] = lv.thruster_position[r, t]
+        thrusters.rot[env, t] = lv.thruster_rotation[r, t]
+        thrusters.power[env, t] = lv.thruster_power[r, t]
+        thrusters.channel[env, t] = lv.thruster_channel[r, t]
+        thrusters.active[env, t] = flag(lv.thruster_active[r, t])
+
+
+@wp.kernel
+def load_levels(
+    mask: wp.array(dtype=wp.int32),
+    source: wp.array(dtype=wp.int32),
+    row_levels: LevelArrays,
+    bank_levels: LevelArrays,
+    model_out: BodyModel,
+    state_out: BodyState,
+    density_out: wp.array2d(dtype=float),
+    joints_out: JointModel,
+    thrusters_out: ThrusterModel,
+    joint_acc_out: JointImpulses,
+    contacts_out: Contacts,
+    green_blue_out: wp.array(dtype=wp.int32),
+    green_red_out: wp.array(dtype=wp.int32),
+):
+    """Masked reset: load each masked row's level (bank level ``source[env]``, or the row's own
+    record when it is -1), clear impulses and contacts, label joint groups; launch (env,)."""
+    env = wp.tid()
+    if mask[env] == 0:
+        return
+    src = source[env]
+    if src >= 0:
+        copy_level(bank_levels, src, env, model_out, state_out, density_out, joints_out, thrusters_out)
+    else:
+        copy_level(row_levels, env, env, model_out, state_out, density_out, joints_out, thrusters_out)
+    for j in range(joint_acc_out.motor.shape[1]):
+        joint_acc_out.point[env, j] = wp.vec2(0.0, 0.0)
+        joint_acc_out.angle[env, j] = 0.0
+        joint_acc_out.motor[env, j] = 0.0
+        joint_acc_out.limit[env, j] = 0.0
+    for k in range(contacts_out.pair_a.shape[0]):
+        contacts_out.normal[env, k] = wp.vec2(0.0, 0.0)
+        for s in range(2):
+            contacts_out.point[env, k, s] = wp.vec2(0.0, 0.0)
+            contacts_out.depth[env, k, s] = 0.0
+            contacts_out.active[env, k, s] = 0
+            contacts_out.acc_n[env, k, s] = 0.0
+            contacts_out.acc_t[env, k, s] = 0.0
+            contacts_out.bounce[env, k, s] = 0.0
+    green_blue_out[env] = 0
+    green_red_out[env] = 0
+    label_groups(joints_out, env, model_out)
+
+
+# ------------------------------------------------------------------------------------- env (task) kernels
+# Action modes of ``actions_to_controls``.
+ACTION_CONTINUOUS = wp.constant(0)
+ACTION_DISCRETE = wp.constant(1)
+ACTION_MULTI_DISCRETE = wp.constant(2)
+SHAPE_FEATURES = wp.constant(27)
+JOINT_FEATURES = wp.constant(22)
+THRUSTER_FEATURES = wp.constant(8)
+OBS_CLIP = wp.constant(10.0)
+
+
+@wp.struct
+class TaskParams:
+    """Constants of the task layer (rewards, limits, observation layout)."""
+
+    max_steps: int
+    dense_reward_scale: float  # reward per metre the green-blue distance shrinks
+    action_mode: int  # ACTION_CONTINUOUS / ACTION_DISCRETE / ACTION_MULTI_DISCRETE
+    motor_channels: int
+    thruster_channels: int
+    gravity_y: float  # [m/s^2]
+    flat_joint_offset: int  # start of the joint block in the flat observation
+    flat_thruster_offset: int  # start of the thruster block
+    flat_dim: int
+
+
+@wp.func
+def clean(x: float) -> float:
+    """Observation value: NaN/inf become 0, the rest is clipped to [-OBS_CLIP, OBS_CLIP]."""
+    if not wp.isfinite(x):
+        return 0.0
+    return wp.clamp(x, -OBS_CLIP, OBS_CLIP)
+
+
+@wp.kernel
+def actions_to_controls(
+    params: TaskParams,
+    action_int: wp.array2d(dtype=wp.int32),
+    action_float: wp.array2d(dtype=float),
+    motor_out: wp.array2d(dtype=float),
+    thruster_out: wp.array2d(dtype=float),
+):
+    """Per-channel controls (motors in [-1, 1], thrusters in [0, 1]) from the agent's action; launch (env,).
+
+    Discrete (Kinetix): ``a < 2M`` drives motor ``a // 2`` backward (even) or forward (odd), ``a == 2M``
+    does nothing, ``a > 2M`` fires thruster ``a - 2M - 1``. Multi-discrete: motors 0 off / 1 forward /
+    2 backward, thrusters 0 off / 1 on. Continuous: clipped to the channel ranges.
+    """
+    env = wp.tid()
+    M = params.motor_channels
+    T = params.thruster_channels
+    for c in range(M):
+        motor_out[env, c] = 0.0
+    for c in range(T):
+        thruster_out[env, c] = 0.0
+    if params.action_mode == ACTION_DISCRETE:
+        a = action_int[env, 0]
+        if a < 2 * M:
+            motor_out[env, a // 2] = float(2 * (a % 2) - 1)
+        elif a > 2 * M and a <= 2 * M + T:
+            thruster_out[env, a - 2 * M - 1] = 1.0
+    elif params.action_mode == ACTION_MULTI_DISCRETE:
+        for c in range(M):
+            a = action_int[env, c]
+            if a == 1:
+                motor_out[env, c] = 1.0
+            elif a == 2:
+                motor_out[env, c] = -1.0
+        for c in range(T):
+            if action_int[env, M + c] != 0:
+                thruster_out[env, c] = 1.0
+    else:
+        for c in range(M):
+            motor_out[env, c] = wp.clamp(action_float[env, c], -1.0, 1.0)
+        for c in range(T):
+            thruster_out[env, c] = wp.clamp(action_float[env, M + c], 0.0, 1.0)
+
+
+@wp.kernel
+def sample_bank_rows(
+    rng_seed: wp.array(dtype=wp.int32),
+    rng_counter: wp.array(dtype=wp.int32),
+    rows: wp.array(dtype=wp.bool),
+    bank_size: int,
+    bank_index_out: wp.array(dtype=wp.int32),
+):
+    """A uniform bank index for every masked row from its (seed, reset counter); launch (env,)."""
+    env = wp.tid()
+    if rows[env]:
+        state = wp.rand_init(rng_seed[env], rng_counter[env])
+        bank_index_out[env] = int(wp.randu(state) % wp.uint32(bank_size))
+
+
+@wp.func
+def green_blue_distance(model: BodyModel, state: BodyState, env: int) -> float:
+    """Sum of centre distances [m] over active (green, blue) body pairs."""
+    nb = state.pos.shape[1]
+    d = float(0.0)
     for i in range(nb):
-        model_inout.group[env, i] = i
-    for sweep in range(nj):
-        for j in range(nj):
-            if joints.active[env, j] != 0:
-                ga = model_inout.group[env, joints.a[env, j]]
-                gb = model_inout.group[env, joints.b[env, j]]
-                g = wp.min(ga, gb)
-                for i in range(nb):
-                    gi = model_inout.group[env, i]
-                    if gi == ga or gi == gb:
-                        model_inout.group[env, i] = g
+        if model.active[env, i] != 0 and model.role[env, i] == 1:
+            for k in range(nb):
+                if model.active[env, k] != 0 and model.role[env, k] == 2:
+                    d += wp.length(state.pos[env, k] - state.pos[env, i])
+    return d
+
+
+@wp.kernel
+def step_outputs(
+    params: TaskParams,
+    model: BodyModel,
+    state: BodyState,
+    green_blue: wp.array(dtype=wp.int32),
+    green_red: wp.array(dtype=wp.int32),
+    step_count_inout: wp.array(dtype=wp.int32),
+    last_distance_inout: wp.array(dtype=float),
+    reward_out: wp.array(dtype=float),
+    terminated_out: wp.array(dtype=wp.bool),
+    truncated_out: wp.array(dtype=wp.bool),
+    reached_out: wp.array(dtype=wp.bool),
+    crashed_out: wp.array(dtype=wp.bool),
+):
+    """Reward, episode flags and shaping state after a step; launch (env,).
+
+    +1 when green touched blue, -1 when green touched red (red wins a tie), terminating; a
+    non-finite state also terminates (reward 0); ``max_steps`` truncates. Dense shaping adds
+    ``scale * (previous - current)`` green-blue distance from the second step of an episode on.
+    """
+    env = wp.tid()
+    nb = state.pos.shape[1]
+    broken = int(0)
+    for i in range(nb):
+        if model.active[env, i] != 0:
+            p = state.pos[env, i]
+            v = state.vel[env, i]
+            if not (wp.isfinite(p[0]) and wp.isfinite(p[1]) and wp.isfinite(v[0]) and wp.isfinite(v[1])
+                    and wp.isfinite(state.rot[env, i]) and wp.isfinite(state.ang_vel[env, i])):
+                broken = 1
+    gr = green_red[env] != 0
+    gb = green_blue[env] != 0 and not gr
+    reward = float(0.0)
+    if gr:
+        reward = -1.0
+    elif gb:
+        reward = 1.0
+    steps = step_count_inout[env] + 1
+    step_count_inout[env] = steps
+    terminated = gr or gb or broken != 0
+    truncated = (not terminated) and steps >= params.max_steps
+    dist = green_blue_distance(model, state, env)
+    last = last_distance_inout[env]
+    if params.dense_reward_scale != 0.0 and last >= 0.0:
+        shaping = (last - dist) * params.dense_reward_scale
+        if wp.isfinite(shaping):
+            reward += shaping
+    if terminated or truncated:
+        dist = -1.0
+    last_distance_inout[env] = dist
+    reward_out[env] = reward
+    terminated_out[env] = terminated
+    truncated_out[env] = truncated
+    reached_out[env] = gb
+    crashed_out[env] = gr
+
+
+ShapeRow = wp.types.vector(length=27, dtype=float)
+JointRow = wp.types.vector(length=22, dtype=float)
+ThrusterRow = wp.types.vector(length=8, dtype=float)
+
+
+@wp.func
+def one_hot_into(v: Any, start: int, count: int, k: int) -> Any:
+    """``v`` with entries ``start .. start + count`` set to the one-hot code of ``k``."""
+    for c in range(count):
+        v[start + c] = 0.0
+        if c == k:
+            v[start + c] = 1.0
+    return v
+
+
+@wp.kernel
+def shape_observations(
+    params: TaskParams,
+    rows: wp.array(dtype=wp.bool),
+    model: BodyModel,
+    state: BodyState,
+    density: wp.array2d(dtype=float),
+    shapes_out: wp.array3d(dtype=float),
+    shape_mask_out: wp.array2d(dtype=wp.bool),
+    flat_out: wp.array2d(dtype=float),
+):
+    """Entity row of every body and its slot in the flat observation, for rows set in ``rows``; launch (env, body).
+
+    Features (27): position (2) [m], velocity (2) [m/s], inverse mass, inverse inertia, density,
+    tanh(angular velocity / 10), role one-hot (4), sin and cos of the rotation, friction,
+    restitution, is-circle, radius [m], 4 local vertices (8, -1 where absent), is-triangle; all
+    zero for an empty slot. Flat slots skip polygons 1..3 (ceiling and side walls, the same in
+    every level); the last flat entry is gravity / 10.
+    """
+    env, i = wp.tid()
+    if not rows[env]:
+        return
+    active = model.active[env, i] != 0
+    v = ShapeRow()
+    if active:
+        x = state.pos[env, i]
+        u = state.vel[env, i]
+        rot = state.rot[env, i]
+        v[0] = x[0]
+        v[1] = x[1]
+        v[2] = u[0]
+        v[3] = u[1]
+        v[4] = model.inv_mass[env, i]
+        v[5] = model.inv_inertia[env, i]
+        v[6] = density[env, i]
+        v[7] = wp.tanh(state.ang_vel[env, i] / 10.0)
+        v = one_hot_into(v, 8, 4, model.role[env, i])
+        v[12] = wp.sin(rot)
+        v[13] = wp.cos(rot)
+        v[14] = model.friction[env, i]
+        v[15] = model.restitution[env, i]
+        nv = int(0)
+        if i >= model.n_polys:
+            v[16] = 1.0
+            v[17] = model.radius[env, i]
+        else:
+            nv = model.n_verts[env, i]
+        for k in range(4):
+            w = wp.vec2(-1.0, -1.0)
+            if k < nv:
+                w = model.verts[env, i, k]
+            v[18 + 2 * k] = w[0]
+            v[19 + 2 * k] = w[1]
+        if nv == 3:
+            v[26] = 1.0
+    shape_mask_out[env, i] = active
+    slot = int(-1)
+    if i == 0:
+        slot = 0
+        flat_out[env, params.flat_dim - 1] = params.gravity_y / 10.0
+    elif i >= 4:
+        slot = i - 3
+    for f in range(SHAPE_FEATURES):
+        y = clean(v[f])
+        shapes_out[env, i, f] = y
+        if slot >= 0:
+            flat_out[env, slot * SHAPE_FEATURES + f] = y
+
+
+@wp.kernel
+def joint_observations(
+    params: TaskParams,
+    rows: wp.array(dtype=wp.bool),
+    model: BodyModel,
+    joints: JointModel,
+    joints_out: wp.array3d(dtype=float),
+    joint_index_out: wp.array3d(dtype=wp.int64),
+    joint_mask_out: wp.array2d(dtype=wp.bool),
+    flat_out: wp.array2d(dtype=float),
+):
+    """Two directed entity rows per joint (a->b at j, b->a at J + j) and its flat block; launch (env, joint).
+
+    Features (22): active, fixed, anchor on the from-body (2) [m], anchor on the to-body (2) [m],
+    sin/cos of the reference angle, then (zero for fixed joints) motor speed, motor power, motor on,
+    limits on, channel one-hot (4), sin/cos of the lower and upper limit, lower - reference and upper -
+    reference [rad] (limit entries zero without limits). The flat block is the a->b row plus one-hot
+    body indices of a and b.
+    """
+    env, j = wp.tid()
+    if not rows[env]:
+        return
+    nj = joints.a.shape[1]
+    nb = model.active.shape[1]
+    active = joints.active[env, j] != 0
+    a = joints.a[env, j]
+    b = joints.b[env, j]
+    v = JointRow()
+    if active:
+        fixed = joints.fixed[env, j] != 0
+        ref = joints.ref[env, j]
+        v[0] = 1.0
+        if fixed:
+            v[1] = 1.0
+        else:
+            v[8] = joints.motor_speed[env, j]
+            v[9] = joints.motor_power[env, j]
+            if joints.motor_on[env, j] != 0:
+                v[10] = 1.0
+            v = one_hot_into(v, 12, 4, joints.channel[env, j])
+            if joints.limits_on[env, j] != 0:
+                lo = joints.lower[env, j]
+                hi = joints.upper[env, j]
+                v[11] = 1.0
+                v[16] = wp.sin(lo)
+                v[17] = wp.cos(lo)
+                v[18] = wp.sin(hi)
+                v[19] = wp.cos(hi)
+                v[20] = lo - ref
+                v[21] = hi - ref
+        v[6] = wp.sin(ref)
+        v[7] = wp.cos(ref)
+    else:
+        a = 0
+        b = 0
+    pa = joints.anchor_a[env, j]
+    pb = joints.anchor_b[env, j]
+    base = params.flat_joint_offset + j * (JOINT_FEATURES + 2 * nb)
+    for d in range(2):
+        row = j + d * nj
+        if active:
+            if d == 0:
+                v[2] = pa[0]
+                v[3] = pa[1]
+                v[4] = pb[0]
+                v[5] = pb[1]
+            else:
+                v[2] = pb[0]
+                v[3] = pb[1]
+                v[4] = pa[0]
+                v[5] = pa[1]
+        joint_mask_out[env, row] = active
+        if d == 0:
+            joint_index_out[env, row, 0] = wp.int64(a)
+            joint_index_out[env, row, 1] = wp.int64(b)
+        else:
+            joint_index_out[env, row, 0] = wp.int64(b)
+            joint_index_out[env, row, 1] = wp.int64(a)
+        for f in range(JOINT_FEATURES):
+            y = clean(v[f])
+            joints_out[env, row, f] = y
+            if d == 0:
+                flat_out[env, base + f] = y
+    for k in range(nb):
+        ya = float(0.0)
+        yb = float(0.0)
+        if active and k == a:
+            ya = 1.0
+        if active and k == b:
+            yb = 1.0
+        flat_out[env, base + JOINT_FEATURES + k] = ya
+        flat_out[env, base + JOINT_FEATURES + nb + k] = yb
+
+
+@wp.kernel
+def thruster_observations(
+    params: TaskParams,
+    rows: wp.array(dtype=wp.bool),
+    model: BodyModel,
+    thrusters: ThrusterModel,
+    thrusters_out: wp.array3d(dtype=float),
+    thruster_index_out: wp.array2d(dtype=wp.int64),
+    thruster_mask_out: wp.array2d(dtype=wp.bool),
+    flat_out: wp.array2d(dtype=float),
+):
+    """Entity row of every thruster and its flat block; launch (env, thruster).
+
+    Features (8): active, mount position in the body frame (2) [m], channel one-hot (2), sin and
+    cos of the thrust direction in the body frame, power. The flat block adds a one-hot body index.
+    """
+    env, t = wp.tid()
+    if not rows[env]:
+        return
+    nb = model.active.shape[1]
+    active = thrusters.active[env, t] != 0
+    body = int(0)
+    v = ThrusterRow()
+    if active:
+        body = thrusters.body[env, t]
+        p = thrusters.pos[env, t]
+        rot = thrusters.rot[env, t]
+        v[0] = 1.0
+        v[1] = p[0]
+        v[2] = p[1]
+        v = one_hot_into(v, 3, 2, thrusters.channel[env, t])
+        v[5] = wp.sin(rot)
+        v[6] = wp.cos(rot)
+        v[7] = thrusters.power[env, t]
+    thruster_mask_out[env, t] = active
+    thruster_index_out[env, t] = wp.int64(body)
+    base = params.flat_thruster_offset + t * (THRUSTER_FEATURES + nb)
+    for f in range(THRUSTER_FEATURES):
+        y = clean(v[f])
+        thrusters_out[env, t, f] = y
+        flat_out[env, base + f] = y
+    for k in range(nb):
+        y = float(0.0)
+        if active and k == body:
+            y = 1.0
+        flat_out[env, base + THRUSTER_FEATURES + k] = y

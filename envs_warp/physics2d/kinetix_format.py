@@ -299,7 +299,27 @@ def load_kinetix_levels(
     return torch.cat(levels, dim=0).to(device)
 
 
+def kinetix_eval_levels(
+    size: str | Physics2DCapacity, folder: str | os.PathLike | None = None, device: torch.device | str = "cpu"
+) -> tuple[TensorDict, list[str]]:
+    """Kinetix's bundled hand-designed levels that fit ``size`` (smaller sizes padded in), and their names.
+
+    ``folder`` defaults to :func:`kinetix_levels_dir`; names are ``"<size>/<file stem>"``. These are the
+    held-out evaluation set (10 S + 24 M + 40 L levels in kinetix-env 3.0.2).
+    """
+    cap = capacity(size)
+    root = Path(folder) if folder is not None else kinetix_levels_dir()
+    if root is None or not root.is_dir():
+        raise LevelFileError("Kinetix levels not found: set KINETIX_LEVELS_DIR or install kinetix-env (--no-deps)")
+    paths = [p for name in CAPACITIES if CAPACITIES[name].fits_in(cap) for p in sorted((root / name).glob("*.json"))]
+    if not paths:
+        raise LevelFileError(f"{root}: no Kinetix levels of a size that fits '{cap.name}'")
+    names = [f"{p.parent.name}/{p.stem}" for p in paths]
+    return load_kinetix_levels(paths, cap, device), names
+
+
 __all__ = [
+    "kinetix_eval_levels",
     "kinetix_levels_dir",
     "kinetix_payload_to_level",
     "kinetix_size",

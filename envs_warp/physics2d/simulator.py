@@ -12,6 +12,7 @@ import torch
 import warp as wp
 from tensordict import TensorDict
 
+from envs_warp.core.launch import RowArray, RowLauncher
 from envs_warp.core.warp_runtime import init_warp, warp_device
 
 from . import kernels as K
@@ -40,6 +41,20 @@ class Physics2DConfig:
     clip_angular_velocity: float = 50.0  # [rad/s]
 
 
+_VEC2_FIELDS = {"poly_position", "poly_velocity", "poly_vertices", "circle_position", "circle_velocity",
+                "joint_anchor_a", "joint_anchor_b", "thruster_position"}
+
+
+def level_arrays(levels: TensorDict, lo: int | None = None, hi: int | None = None) -> "K.LevelArrays":
+    """``K.LevelArrays`` views of rows ``[lo, hi)`` of a level batch (contiguous tensors, zero-copy)."""
+    out = K.LevelArrays()
+    for name in K.LevelArrays.vars:
+        t = levels.get(name)[lo:hi]
+        dtype = wp.vec2 if name in _VEC2_FIELDS else (wp.bool if t.dtype == torch.bool else None)
+        setattr(out, name, wp.from_torch(t, dtype=dtype) if dtype is not None else wp.from_torch(t))
+    return out
+
+
 class Physics2DSim:
     """N independent physics2d worlds of one capacity, stepped together by Warp kernels."""
 
@@ -49,8 +64,13 @@ class Physics2DSim:
         num_envs: int,
         device: torch.device | str = "cpu",
         config: Physics2DConfig | None = None,
+        launcher: RowLauncher | None = None,
     ) -> None:
-        """Allocate all state for ``num_envs`` envs of capacity ``size`` on ``device``."""
+        """Allocate all state for ``num_envs`` envs of capacity ``size`` on ``device``.
+
+        ``launcher`` (an env's, to share its row chunks) cuts CPU launches into row chunks run on
+        parallel threads; by default one is made for ``num_envs`` rows.
+        """
         init_warp()
         self.cap = capacity(size)
         self.cfg = config or Physics2DConfig()
@@ -125,13 +145,27 @@ class Physics2DSim:
         self.thruster_action = z(N, self.cap.thruster_channels)  # in [0, 1]
         self.green_blue = z(N, dtype=i32)  # green touched blue during the last step
         self.green_red = z(N, dtype=i32)  # green touched red during the last step
+        self.body_density = z(N, NB)  # [kg/m^2]
         self._mask_i32 = z(N, dtype=i32)
+        self._source = z(N, dtype=i32)  # reset scratch: bank level per row, -1 = the row's own record
         self._streams: dict[int, wp.Stream] = {}
+        self.launcher = launcher or RowLauncher(self.wp_device, N)
+        if self.launcher.num_rows != N:
+            raise ValueError(f"launcher covers {self.launcher.num_rows} rows, the simulator {N}")
+        self.params = self._solver_params()
         self._build_views()
 
     # ------------------------------------------------------------------ warp views (made once)
     def _build_views(self) -> None:
-        fv, f, i = (lambda t: wp.from_torch(t, dtype=wp.vec2)), wp.from_torch, wp.from_torch
+        """Warp structs and arrays over each row chunk of the state (one chunk on CUDA)."""
+        chunks = [self._chunk_views(lo, hi) for lo, hi in self.launcher.bounds]
+        self.views = {k: RowArray(None, tuple(c[k] for c in chunks)) for k in chunks[0]}  # type: ignore[arg-type]
+
+    def _chunk_views(self, lo: int, hi: int) -> dict:
+        """Warp views of rows ``[lo, hi)``: the solver structs plus the action/outcome arrays."""
+        fv = lambda t: wp.from_torch(t[lo:hi], dtype=wp.vec2)  # noqa: E731
+        f = lambda t: wp.from_torch(t[lo:hi])  # noqa: E731
+        i = f
         m = K.BodyModel()
         m.inv_mass, m.inv_inertia = f(self.body_inv_mass), f(self.body_inv_inertia)
         m.friction, m.restitution, m.radius = f(self.body_friction), f(self.body_restitution), f(self.body_radius)
@@ -154,10 +188,18 @@ class Physics2DSim:
         t.body, t.pos, t.rot = i(self.thruster_body), fv(self.thruster_position), f(self.thruster_rotation)
         t.power, t.channel, t.active = f(self.thruster_power), i(self.thruster_channel), i(self.thruster_active)
         c = K.Contacts()
-        c.pair_a, c.pair_b = i(self.pair_a), i(self.pair_b)
+        c.pair_a, c.pair_b = wp.from_torch(self.pair_a), wp.from_torch(self.pair_b)
         c.normal, c.point, c.depth = fv(self.contact_normal), fv(self.contact_point), f(self.contact_depth)
         c.active, c.acc_n, c.acc_t = i(self.contact_active), f(self.contact_acc_n), f(self.contact_acc_t)
         c.bounce, c.order = f(self.contact_bounce), i(self.contact_order)
+        return dict(model=m, state=s, joints=j, joint_acc=ja, thrusters=t, contacts=c,
+                    bounds=wp.from_torch(self.body_bounds[lo:hi], dtype=wp.vec4),
+                    motor=f(self.motor_action), thruster=f(self.thruster_action),
+                    green_blue=i(self.green_blue), green_red=i(self.green_red), mask=i(self._mask_i32),
+                    source=i(self._source), density=f(self.body_density))
+
+    def _solver_params(self) -> "K.SolverParams":
+        """The ``SolverParams`` struct of ``self.cfg``."""
         p = K.SolverParams()
         cfg = self.cfg
         p.dt, p.gravity, p.iterations = cfg.dt, wp.vec2(*cfg.gravity), cfg.iterations
@@ -168,20 +210,27 @@ class Physics2DSim:
         p.base_thruster_power = cfg.base_thruster_power
         p.clip_position, p.clip_velocity = cfg.clip_position, cfg.clip_velocity
         p.clip_angular_velocity = cfg.clip_angular_velocity
-        self._model, self._state, self._joints, self._joint_acc = m, s, j, ja
-        self._thrusters, self._contacts, self._params = t, c, p
-        self._wp_bounds = wp.from_torch(self.body_bounds, dtype=wp.vec4)
-        self._wp_motor = f(self.motor_action)
-        self._wp_thruster = f(self.thruster_action)
-        self._wp_gb, self._wp_gr = i(self.green_blue), i(self.green_red)
-        self._wp_mask = i(self._mask_i32)
+        return p
+
+    def launch(self, kernel, tail: tuple[int, ...], inputs: list, outputs: list = ()) -> None:
+        """Launch ``kernel`` over ``(env, *tail)``: row chunks on CPU threads, or one launch on torch's CUDA stream."""
+        if self.device.type == "cuda":
+            pick = lambda args: [a.chunks[0] if isinstance(a, RowArray) else a for a in args]  # noqa: E731
+            wp.launch(kernel, dim=(self.num_envs, *tail), inputs=pick(inputs), outputs=pick(outputs),
+                      device=self.wp_device, stream=self._stream())
+        else:
+            self.launcher.launch(kernel, tail, inputs, outputs)
 
     # ------------------------------------------------------------------ reset
+    def level_views(self, levels: TensorDict) -> RowArray:
+        """Warp views (per row chunk) of a level batch ``[N]`` of this capacity, e.g. an env's level record."""
+        return RowArray(None, tuple(level_arrays(levels, lo, hi) for lo, hi in self.launcher.bounds))  # type: ignore[arg-type]
+
     def reset(self, levels: TensorDict, mask: torch.Tensor | None = None) -> None:
         """Load ``levels[e]`` into every env row ``e`` where ``mask[e]`` (all rows if None).
 
         ``levels`` has batch [N] (one level per env row) and a capacity no larger than this
-        simulator's; smaller levels are padded. Uses masked tensor ops only (no host sync).
+        simulator's; smaller levels are padded. One masked kernel launch (no host sync).
         """
         N = self.num_envs
         if levels.batch_size[0] != N:
@@ -190,60 +239,24 @@ class Physics2DSim:
                 or levels["joint_active"].shape[1] != self.cap.joints \
                 or levels["thruster_active"].shape[1] != self.cap.thrusters:
             levels = pad_levels(levels, self.cap)
-        levels = levels.to(self.device)
+        levels = levels.to(self.device).contiguous()
         if mask is None:
             mask = torch.ones(N, dtype=torch.bool, device=self.device)
-        mask = mask.to(self.device, torch.bool)
+        self._source.fill_(-1)
+        self.reset_rows(mask.to(self.device, torch.bool), self._source, self.level_views(levels))
 
-        def put(dst: torch.Tensor, src: torch.Tensor) -> None:
-            m = mask.view(N, *([1] * (dst.dim() - 1)))
-            dst.copy_(torch.where(m, src.to(dst.dtype), dst))
-
-        def cat(name: str) -> torch.Tensor:
-            return torch.cat([levels[f"poly_{name}"], levels[f"circle_{name}"]], dim=1)
-
-        put(self.body_pos, cat("position"))
-        put(self.body_rot, cat("rotation"))
-        put(self.body_vel, cat("velocity"))
-        put(self.body_ang_vel, cat("angular_velocity"))
-        put(self.body_inv_mass, cat("inverse_mass"))
-        put(self.body_inv_inertia, cat("inverse_inertia"))
-        put(self.body_friction, cat("friction"))
-        put(self.body_restitution, cat("restitution"))
-        put(self.body_mode, cat("collision_mode"))
-        put(self.body_active, cat("active"))
-        put(self.body_role, cat("role"))
-        radius = torch.cat([torch.zeros_like(levels["poly_rotation"]), levels["circle_radius"]], dim=1)
-        put(self.body_radius, radius)
-        put(self.poly_vertices, levels["poly_vertices"])
-        put(self.poly_n_vertices, levels["poly_n_vertices"])
-        put(self.joint_a, levels["joint_a"])
-        put(self.joint_b, levels["joint_b"])
-        put(self.joint_anchor_a, levels["joint_anchor_a"])
-        put(self.joint_anchor_b, levels["joint_anchor_b"])
-        put(self.joint_rotation, levels["joint_rotation"])
-        put(self.joint_fixed, levels["joint_fixed"])
-        put(self.joint_motor_on, levels["joint_motor_on"])
-        put(self.joint_motor_speed, levels["joint_motor_speed"])
-        put(self.joint_motor_power, levels["joint_motor_power"])
-        put(self.joint_limits_on, levels["joint_limits_on"])
-        put(self.joint_min_rotation, levels["joint_min_rotation"])
-        put(self.joint_max_rotation, levels["joint_max_rotation"])
-        put(self.joint_channel, levels["joint_channel"])
-        put(self.joint_active, levels["joint_active"])
-        put(self.thruster_body, levels["thruster_body"])
-        put(self.thruster_position, levels["thruster_position"])
-        put(self.thruster_rotation, levels["thruster_rotation"])
-        put(self.thruster_power, levels["thruster_power"])
-        put(self.thruster_channel, levels["thruster_channel"])
-        put(self.thruster_active, levels["thruster_active"])
-        for t in (self.joint_acc_point, self.joint_acc_angle, self.joint_acc_motor, self.joint_acc_limit,
-                  self.contact_normal, self.contact_point, self.contact_depth, self.contact_active,
-                  self.contact_acc_n, self.contact_acc_t, self.contact_bounce, self.green_blue, self.green_red):
-            put(t, torch.zeros_like(t))
-        self._mask_i32.copy_(mask.to(torch.int32))
-        wp.launch(K.label_joint_groups, dim=(N,), inputs=[self._joints, self._wp_mask],
-                  outputs=[self._model], device=self.wp_device, stream=self._stream())
+    def reset_rows(self, mask: torch.Tensor, source: torch.Tensor, row_levels: RowArray,
+                   bank: "K.LevelArrays | None" = None) -> None:
+        """Reset the rows set in ``mask`` [N] bool: row ``e`` loads bank level ``source[e]`` [N] int32, or its own
+        record in ``row_levels`` (views from :meth:`level_views`) where ``source[e] == -1``."""
+        self._mask_i32.copy_(mask)
+        if source is not self._source:
+            self._source.copy_(source)
+        v = self.views
+        bank = bank if bank is not None else row_levels.chunks[0]
+        self.launch(K.load_levels, (), inputs=[v["mask"], v["source"], row_levels, bank],
+                    outputs=[v["model"], v["state"], v["density"], v["joints"], v["thrusters"], v["joint_acc"],
+                             v["contacts"], v["green_blue"], v["green_red"]])
 
     def _stream(self):
         """Warp stream of torch's current CUDA stream (so torch and Warp work stays ordered); None on CPU."""
@@ -258,27 +271,20 @@ class Physics2DSim:
     # ------------------------------------------------------------------ step
     def substep(self) -> None:
         """Advance every env by one substep (``cfg.dt``) with the current action buffers."""
-        N, NB, KP = self.num_envs, self.cap.bodies, self.cap.pairs
-        dev, stream = self.wp_device, self._stream()
-        wp.launch(K.compute_bounds, dim=(N, NB), inputs=[self._model, self._state],
-                  outputs=[self._wp_bounds], device=dev, stream=stream)
-        wp.launch(K.narrow_phase, dim=(N, KP), inputs=[self._model, self._state, self._wp_bounds],
-                  outputs=[self._contacts], device=dev, stream=stream)
-        wp.launch(
-            K.solve_substep,
-            dim=(N,),
-            inputs=[self._model, self._joints, self._thrusters, self._params, self._wp_motor, self._wp_thruster],
-            outputs=[self._state, self._contacts, self._joint_acc, self._wp_gb, self._wp_gr],
-            device=dev,
-            stream=stream,
-        )
+        NB, KP, v = self.cap.bodies, self.cap.pairs, self.views
+        self.launch(K.compute_bounds, (NB,), inputs=[v["model"], v["state"]], outputs=[v["bounds"]])
+        self.launch(K.narrow_phase, (KP,), inputs=[v["model"], v["state"], v["bounds"]], outputs=[v["contacts"]])
+        self.launch(K.solve_substep, (),
+                    inputs=[v["model"], v["joints"], v["thrusters"], self.params, v["motor"], v["thruster"]],
+                    outputs=[v["state"], v["contacts"], v["joint_acc"], v["green_blue"], v["green_red"]])
 
     def step(self, motor_action: torch.Tensor | None = None, thruster_action: torch.Tensor | None = None) -> None:
         """Advance one env step (``cfg.substeps`` substeps) under the given actions.
 
         ``motor_action`` [N, motor_channels] in [-1, 1] (0 = motor off, joint spins freely);
         ``thruster_action`` [N, thruster_channels] in [0, 1]. ``None`` keeps the buffers' values.
-        Afterwards ``green_blue`` / ``green_red`` [N] say whether those roles touched in this step.
+        Afterwards ``green_blue`` / ``green_red`` [N] say whether those roles touched in the first
+        substep of this step where either pair touched (Kinetix's first-done rule; both may be set).
         """
         if motor_action is not None:
             self.motor_action.copy_(motor_action)

@@ -41,6 +41,19 @@ def test_stopped_and_resumed_run_matches_uninterrupted_run_exactly(tmp_path):
 
 
 @pytest.mark.xdist_group("training")
+def test_transformer_xl_run_stopped_and_resumed_matches_uninterrupted_run_exactly(tmp_path):
+    trxl = ("--model.policy.core", "trxl", "--model.policy.layers", "1", "--model.policy.heads", "2",
+            "--model.policy.memory_len", "8")
+    full = train(tiny(tmp_path / "full", "--trainer.max_epochs", "4", *trxl))
+    train(tiny(tmp_path / "split", "--trainer.max_epochs", "2", *trxl))
+    resumed = train(tiny(tmp_path / "split", "--trainer.max_epochs", "4", *trxl))
+    assert torch.equal(resumed.rt.policy.cache, full.rt.policy.cache), "live memory cache differs after resume"
+    full_params = params(full)
+    for key, value in params(resumed).items():
+        assert torch.equal(value, full_params[key]), f"{key} differs after resume"
+
+
+@pytest.mark.xdist_group("training")
 def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
     reference = params(train(tiny(tmp_path / "ref", "--trainer.max_epochs", "12")))
     cmd = [sys.executable, "-m", "ada.cli", "train", *tiny(tmp_path / "killed", "--trainer.max_epochs", "12")]

@@ -1,0 +1,341 @@
+"""``Physics2DEnv``: the Kinetix task space (green touches blue, avoid red) as a batched TorchRL env.
+
+One "agent" per env (``A = 1``) so the multi-agent training code runs unchanged. Keys (batch ``[N]``;
+per agent ``[N, 1]`` under ``"agents"``):
+
+- ``("agents", "observation")`` ``[N, 1, D]``: the flat observation (Kinetix's symbolic-flat layout).
+- ``("agents", "entities", ...)``: the entity observation for an entity encoder: ``shapes``
+  ``[N, 1, P + C, 27]`` + ``shape_mask``; ``joints`` ``[N, 1, 2J, 22]`` (each joint in both
+  directions) + ``joint_index`` ``[N, 1, 2J, 2]`` (from, to body) + ``joint_mask``; ``thrusters``
+  ``[N, 1, T, 8]`` + ``thruster_index`` ``[N, 1, T]`` + ``thruster_mask``.
+- ``("agents", "action")``: ``multi_discrete`` ``[N, 1, 6]`` in {0,1,2}^4 x {0,1}^2, ``discrete``
+  ``[N, 1]`` in ``[0, 11)``, ``continuous`` ``[N, 1, 6]`` (motors [-1, 1], thrusters [0, 1]).
+- ``("agents", "reward")`` ``[N, 1, 1]``; ``("agents", "reached_goal")`` (green touched blue) and
+  ``("agents", "crashed")`` (green touched red) ``[N, 1, 1]`` bool; root ``done``/``terminated``/
+  ``truncated`` ``[N, 1]``.
+
+Levels: rows load the level assigned with :meth:`set_levels` at their next reset; with
+``random_levels`` every other reset row copies a level from a bank of pre-generated random levels
+on the device, picked by the row's (seed, reset counter). Nothing is generated inside ``step``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import warp as wp
+from tensordict import TensorDict, TensorDictBase
+from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbounded
+
+from ..core.env_base import AGENTS, WarpEnv
+from ..core.levels import LevelSchema
+from . import kernels as K
+from .generator import GeneratorConfig, filtered_levels, generate_levels
+from .levels import Physics2DCapacity, capacity, level_schema, pad_levels
+from .simulator import Physics2DConfig, Physics2DSim, level_arrays
+
+ACTION_TYPES = {"continuous": 0, "discrete": 1, "multi_discrete": 2}
+
+
+@dataclass
+class Physics2DEnvConfig:
+    """Task settings of the physics2d world (defaults: Kinetix's)."""
+
+    size: str = "m"  # capacity "s", "m" or "l"
+    action_type: str = "multi_discrete"  # "multi_discrete", "discrete" or "continuous"
+    max_steps: int = 256
+    dense_reward_scale: float = 0.0  # reward per metre the green-blue distance shrinks (Kinetix uses 0.1)
+    bank_size: int = 4096  # random levels pre-generated for random_levels
+    bank_seed: int = 0
+    bank_noop_filter: bool = False  # drop bank levels that the do-nothing policy solves
+    bank_path: str | None = None  # load the bank from a level file instead of generating it
+    physics: Physics2DConfig = field(default_factory=Physics2DConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+
+    def __post_init__(self) -> None:
+        problems = []
+        try:
+            capacity(self.size)
+        except ValueError as err:
+            problems.append(str(err))
+        if self.action_type not in ACTION_TYPES:
+            problems.append(f"action_type must be one of {sorted(ACTION_TYPES)}, got {self.action_type!r}")
+        if self.max_steps < 1:
+            problems.append(f"max_steps must be >= 1, got {self.max_steps}")
+        if self.bank_size < 1:
+            problems.append(f"bank_size must be >= 1, got {self.bank_size}")
+        if problems:
+            raise ValueError("Physics2DEnvConfig: " + "; ".join(problems))
+
+    @property
+    def cap(self) -> Physics2DCapacity:
+        """The level capacity."""
+        return capacity(self.size)
+
+    @property
+    def num_actions(self) -> int:
+        """Discrete action count (Kinetix): 2 per motor channel, one no-op, 1 per thruster channel."""
+        return 2 * self.cap.motor_channels + 1 + self.cap.thruster_channels
+
+    @property
+    def flat_obs_dim(self) -> int:
+        """Length of the flat observation."""
+        c = self.cap
+        nb = c.bodies
+        return (nb - 3) * 27 + c.joints * (22 + 2 * nb) + c.thrusters * (8 + nb) + 1
+
+
+class Physics2DEnv(WarpEnv):
+    """N 2D rigid-body worlds stepped by Warp kernels: +1 and done when green touches blue, -1 for red."""
+
+    num_agents = 1
+
+    def __init__(
+        self,
+        cfg: Physics2DEnvConfig | None = None,
+        num_envs: int = 64,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        random_levels: bool = True,
+        bank: TensorDict | None = None,
+    ) -> None:
+        self.cfg = cfg or Physics2DEnvConfig()
+        self.cap = self.cfg.cap
+        self.level_schema: LevelSchema = level_schema(self.cap)
+        super().__init__(num_envs=num_envs, device=device, seed=seed)
+        self.random_levels = random_levels
+        self.sim = Physics2DSim(self.cap, num_envs, self.device, self.cfg.physics, launcher=self.launcher)
+        self.bank = self._make_bank(bank) if random_levels else None
+        self.params = self._task_params()
+        self._alloc_state()
+        self._make_specs()
+
+    def set_levels(self, levels: TensorDict, rows: torch.Tensor | None = None, validate: bool = True) -> None:
+        """Assign levels to rows (loaded at each row's next reset); smaller capacities are padded in."""
+        shape = tuple(levels[f"{k}_active"].shape[1] for k in ("poly", "circle", "joint", "thruster"))
+        if shape != (self.cap.polygons, self.cap.circles, self.cap.joints, self.cap.thrusters):
+            levels = pad_levels(levels, self.cap)
+        super().set_levels(levels, rows, validate)
+
+    # ------------------------------------------------------------------ allocation
+    def _make_bank(self, bank: TensorDict | None) -> TensorDict:
+        """The device-resident bank ``[K]`` of random levels (given, loaded, or generated once here)."""
+        cfg = self.cfg
+        if bank is None and cfg.bank_path:
+            bank = self.level_schema.load(cfg.bank_path)
+        if bank is None:
+            make = filtered_levels if cfg.bank_noop_filter else generate_levels
+            bank = make(self.cap, cfg.bank_size, seed=cfg.bank_seed, cfg=cfg.generator)
+        elif tuple(bank[f"{k}_active"].shape[1] for k in ("poly", "circle", "joint", "thruster")) != (
+                self.cap.polygons, self.cap.circles, self.cap.joints, self.cap.thrusters):
+            bank = pad_levels(bank, self.cap)
+        return bank.to(self.device).contiguous()
+
+    def _task_params(self) -> "K.TaskParams":
+        c, cfg = self.cap, self.cfg
+        nb = c.bodies
+        p = K.TaskParams()
+        p.max_steps, p.dense_reward_scale = cfg.max_steps, cfg.dense_reward_scale
+        p.action_mode = ACTION_TYPES[cfg.action_type]
+        p.motor_channels, p.thruster_channels = c.motor_channels, c.thruster_channels
+        p.gravity_y = float(cfg.physics.gravity[1])
+        p.flat_joint_offset = (nb - 3) * 27
+        p.flat_thruster_offset = p.flat_joint_offset + c.joints * (22 + 2 * nb)
+        p.flat_dim = cfg.flat_obs_dim
+        return p
+
+    def _alloc_state(self) -> None:
+        n, c, dev = self.num_envs, self.cap, self.device
+        f32 = dict(dtype=torch.float32, device=dev)
+        b = dict(dtype=torch.bool, device=dev)
+        width = c.motor_channels + c.thruster_channels
+        self._action_int = torch.zeros(n, width, dtype=torch.int32, device=dev)  # [N, 6] discrete actions
+        self._action_float = torch.zeros(n, width, **f32)  # [N, 6] continuous actions
+        self.step_count = torch.zeros(n, dtype=torch.int32, device=dev)  # [N]
+        self.last_distance = torch.full((n,), -1.0, **f32)  # [N] [m] green-blue distance, -1 after a reset
+        self.bank_index = torch.full((n,), -1, dtype=torch.int32, device=dev)  # [N] bank level per row, -1: set_levels
+        self.reward = torch.zeros(n, **f32)  # [N]
+        self.terminated = torch.zeros(n, **b)  # [N]
+        self.truncated = torch.zeros(n, **b)  # [N]
+        self.reached = torch.zeros(n, **b)  # [N]
+        self.crashed = torch.zeros(n, **b)  # [N]
+        self._rows_mask = torch.zeros(n, **b)  # [N] rows a reset works on
+        self._obs_rows = torch.ones(n, **b)  # [N] rows whose observation the next _observe computes
+        self._level_views = self.sim.level_views(self.levels)  # the per-row level record, as Warp sees it
+        self._bank_views = level_arrays(self.bank) if self.bank is not None else None
+        r, v = self.launcher.rows, self.sim.views
+        self._wp = dict(
+            v,
+            action_int=r(self._action_int), action_float=r(self._action_float),
+            step_count=r(self.step_count), last_distance=r(self.last_distance), bank_index=r(self.bank_index),
+            reward=r(self.reward), terminated=r(self.terminated, wp.bool), truncated=r(self.truncated, wp.bool),
+            reached=r(self.reached, wp.bool), crashed=r(self.crashed, wp.bool),
+            rows=r(self._rows_mask, wp.bool), obs_rows=r(self._obs_rows, wp.bool),
+            rng_seed=r(self.rng_seed), rng_counter=r(self.rng_counter),
+        )
+
+    def _make_specs(self) -> None:
+        n, c, cfg, dev = self.num_envs, self.cap, self.cfg, self.device
+        nb, J, T = c.bodies, c.joints, c.thrusters
+        width = c.motor_channels + c.thruster_channels
+        if cfg.action_type == "continuous":
+            low = torch.tensor([-1.0] * c.motor_channels + [0.0] * c.thruster_channels, device=dev)
+            action = Bounded(low=low.expand(n, 1, width), high=torch.ones(n, 1, width, device=dev),
+                             shape=(n, 1, width), dtype=torch.float32, device=dev)
+        elif cfg.action_type == "discrete":
+            action = Categorical(cfg.num_actions, shape=(n, 1), dtype=torch.int64, device=dev)
+        else:
+            nvec = torch.tensor([3] * c.motor_channels + [2] * c.thruster_channels, device=dev)
+            action = MultiCategorical(nvec=nvec, shape=(n, 1, width), dtype=torch.int64, device=dev)
+        flag = lambda: Categorical(2, shape=(n, 1, 1), dtype=torch.bool, device=dev)  # noqa: E731
+        mask = lambda k: Categorical(2, shape=(n, 1, k), dtype=torch.bool, device=dev)  # noqa: E731
+        feats = lambda *s: Unbounded(shape=(n, 1, *s), dtype=torch.float32, device=dev)  # noqa: E731
+        entities = Composite(
+            shapes=feats(nb, 27), shape_mask=mask(nb),
+            joints=feats(2 * J, 22), joint_mask=mask(2 * J),
+            joint_index=Bounded(0, nb - 1, shape=(n, 1, 2 * J, 2), dtype=torch.int64, device=dev),
+            thrusters=feats(T, 8), thruster_mask=mask(T),
+            thruster_index=Bounded(0, nb - 1, shape=(n, 1, T), dtype=torch.int64, device=dev),
+            shape=(n, 1),
+        )
+        self.observation_spec = Composite(
+            {AGENTS: Composite(
+                observation=feats(cfg.flat_obs_dim), entities=entities, reached_goal=flag(), crashed=flag(),
+                shape=(n, 1),
+            )},
+            shape=(n,),
+        )
+        self.action_spec = Composite({AGENTS: Composite(action=action, shape=(n, 1))}, shape=(n,))
+        self.reward_spec = Composite(
+            {AGENTS: Composite(reward=Unbounded(shape=(n, 1, 1), dtype=torch.float32, device=dev), shape=(n, 1))},
+            shape=(n,),
+        )
+        done = lambda: Categorical(2, shape=(n, 1), dtype=torch.bool, device=dev)  # noqa: E731
+        self.done_spec = Composite(done=done(), terminated=done(), truncated=done(), shape=(n,))
+
+    # ------------------------------------------------------------------ world API
+    def _reset_rows(self, mask: torch.Tensor) -> None:
+        s, launch = self._wp, self.sim.launch
+        if self.random_levels:
+            self._rows_mask.copy_(mask & ~self.level_pending)  # [N] rows that draw a bank level
+            launch(K.sample_bank_rows, (),
+                   inputs=[s["rng_seed"], s["rng_counter"], s["rows"], self.bank.batch_size[0]],
+                   outputs=[s["bank_index"]])
+            self.bank_index.masked_fill_(mask & self.level_pending, -1)
+        else:
+            self.bank_index.masked_fill_(mask, -1)
+        self.sim.reset_rows(mask, self.bank_index, self._level_views, self._bank_views)
+        self.step_count.masked_fill_(mask, 0)
+        self.last_distance.masked_fill_(mask, -1.0)
+        for t in (self.reward, self.terminated, self.truncated, self.reached, self.crashed):
+            t.masked_fill_(mask, 0)
+        self._obs_rows.copy_(mask)
+
+    def _advance(self, tensordict: TensorDictBase) -> None:
+        self._obs_rows.fill_(True)
+        action = tensordict.get((AGENTS, "action"))
+        s, launch = self._wp, self.sim.launch
+        if self.cfg.action_type == "continuous":
+            self._action_float.copy_(action.reshape(self.num_envs, -1))
+        else:
+            self._action_int[:, : action.shape[-1] if action.dim() == 3 else 1].copy_(
+                action.reshape(self.num_envs, -1))
+        launch(K.actions_to_controls, (), inputs=[self.params, s["action_int"], s["action_float"]],
+               outputs=[s["motor"], s["thruster"]])
+        self.sim.step()
+        launch(K.step_outputs, (), inputs=[self.params, s["model"], s["state"], s["green_blue"], s["green_red"]],
+               outputs=[s["step_count"], s["last_distance"], s["reward"], s["terminated"], s["truncated"],
+                        s["reached"], s["crashed"]])
+
+    def _observe(self, reset: bool) -> TensorDictBase:
+        # The observation kernels write straight into fresh tensors (no buffer the next step overwrites).
+        # After a reset only the reset rows are computed (TorchRL keeps the others from the last step);
+        # the rest are zeros.
+        n, c, dev = self.num_envs, self.cap, self.device
+        nb, J, T, D = c.bodies, c.joints, c.thrusters, self.cfg.flat_obs_dim
+        f32, b, i64 = dict(dtype=torch.float32, device=dev), dict(dtype=torch.bool, device=dev), \
+            dict(dtype=torch.int64, device=dev)
+        new = torch.zeros if reset else torch.empty
+        obs = new(n, 1, D, **f32)  # [N, 1, D]
+        shapes = new(n, 1, nb, 27, **f32)  # [N, 1, NB, 27]
+        shape_mask = new(n, 1, nb, **b)  # [N, 1, NB]
+        joints = new(n, 1, 2 * J, 22, **f32)  # [N, 1, 2J, 22]
+        joint_index = new(n, 1, 2 * J, 2, **i64)  # [N, 1, 2J, 2]
+        joint_mask = new(n, 1, 2 * J, **b)  # [N, 1, 2J]
+        thrusters = new(n, 1, T, 8, **f32)  # [N, 1, T, 8]
+        thruster_index = new(n, 1, T, **i64)  # [N, 1, T]
+        thruster_mask = new(n, 1, T, **b)  # [N, 1, T]
+        s, launch = self._wp, self.sim.launch
+        r = lambda t, dtype=None: self.launcher.rows(t.squeeze(1), dtype)  # noqa: E731
+        flat = r(obs)
+        launch(K.shape_observations, (nb,), inputs=[self.params, s["obs_rows"], s["model"], s["state"], s["density"]],
+               outputs=[r(shapes), r(shape_mask, wp.bool), flat])
+        launch(K.joint_observations, (J,), inputs=[self.params, s["obs_rows"], s["model"], s["joints"]],
+               outputs=[r(joints), r(joint_index), r(joint_mask, wp.bool), flat])
+        launch(K.thruster_observations, (T,), inputs=[self.params, s["obs_rows"], s["model"], s["thrusters"]],
+               outputs=[r(thrusters), r(thruster_index), r(thruster_mask, wp.bool), flat])
+        entities = TensorDict(
+            {"shapes": shapes, "shape_mask": shape_mask, "joints": joints, "joint_index": joint_index,
+             "joint_mask": joint_mask, "thrusters": thrusters, "thruster_index": thruster_index,
+             "thruster_mask": thruster_mask},
+            batch_size=(n, 1), device=dev,
+        )
+        agents = {
+            "observation": obs,
+            "entities": entities,
+            "reached_goal": self.reached.view(n, 1, 1).clone(),
+            "crashed": self.crashed.view(n, 1, 1).clone(),
+        }
+        if not reset:
+            agents["reward"] = self.reward.view(n, 1, 1).clone()
+        terminated = self.terminated.view(n, 1).clone()
+        truncated = self.truncated.view(n, 1).clone()
+        return TensorDict(
+            {
+                AGENTS: TensorDict(agents, batch_size=(n, 1), device=dev),
+                "terminated": terminated,
+                "truncated": truncated,
+                "done": terminated | truncated,
+            },
+            batch_size=(n,),
+            device=dev,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def runtime_state(self) -> dict[str, torch.Tensor]:
+        """The base class's per-row tensors plus the simulator's (bodies, joints, contacts, impulses)."""
+        out = super().runtime_state()
+        for name, value in vars(self.sim).items():
+            if isinstance(value, torch.Tensor) and not name.startswith("_") and value.dim() \
+                    and value.shape[0] == self.num_envs:
+                out[f"sim.{name}"] = value
+        return out
+
+    @property
+    def pos(self) -> torch.Tensor:
+        """``[N, 1, 2]`` [m] centre of each row's first green body (the "agent" position, for trails)."""
+        green = (self.sim.body_role == 1) & (self.sim.body_active != 0)  # [N, NB]
+        idx = green.int().argmax(1)  # [N]
+        return self.sim.body_pos.gather(1, idx.view(-1, 1, 1).expand(-1, 1, 2))
+
+    def current_levels(self) -> TensorDict:
+        """``[N]`` level records the rows are running (bank levels gathered where ``bank_index >= 0``)."""
+        out = self.levels.clone()
+        if self.bank is not None:
+            from_bank = self.bank_index >= 0
+            picked = self.bank[self.bank_index.clamp(min=0).long()]
+            for key, value in out.items():
+                value.copy_(torch.where(from_bank.view(-1, *([1] * (value.dim() - 1))), picked.get(key), value))
+        return out
+
+    def noop_action(self) -> torch.Tensor:
+        """The do-nothing action of every row, shaped like ``("agents", "action")``."""
+        n, c = self.num_envs, self.cap
+        if self.cfg.action_type == "discrete":
+            return torch.full((n, 1), 2 * c.motor_channels, dtype=torch.int64, device=self.device)
+        width = c.motor_channels + c.thruster_channels
+        dtype = torch.float32 if self.cfg.action_type == "continuous" else torch.int64
+        return torch.zeros(n, 1, width, dtype=dtype, device=self.device)
+
+
+__all__ = ["ACTION_TYPES", "Physics2DEnv", "Physics2DEnvConfig"]
