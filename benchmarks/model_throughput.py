@@ -50,11 +50,15 @@ def measure(cfg: PolicyConfig, size: str, batch: int, window: int, device: str, 
     obs = torch.randn(batch, OBS_DIM, device=device)
     memory = model.initial_memory(batch, device, cache_dtype)
     is_init = torch.zeros(batch, dtype=torch.bool, device=device)
-    state = {"memory": memory}
+    state = {"memory": memory, "head": 0}
 
     @torch.no_grad()
-    def rollout_step():
-        dist, value, state["memory"] = model.step(obs, state["memory"], is_init)
+    def rollout_step():  # what RolloutPolicy runs: in-place ring buffer for Transformer-XL
+        if model.cached_memory:
+            dist, value = model.step_inplace(obs, state["memory"], is_init, state["head"])
+            state["head"] = (state["head"] + 1) % cfg.memory_len
+        else:
+            dist, value, state["memory"] = model.step(obs, state["memory"], is_init)
         dist.sample()
 
     step_s = _time(rollout_step, device, min_s)
@@ -62,7 +66,7 @@ def measure(cfg: PolicyConfig, size: str, batch: int, window: int, device: str, 
     seq_init = torch.zeros(batch, window, dtype=torch.bool, device=device)
     seq_init[:, 0] = True
     actions = torch.zeros(batch, window, dtype=torch.long, device=device)
-    seq_memory = state["memory"].float()
+    seq_memory = (model.core.ordered(state["memory"], state["head"]) if model.cached_memory else state["memory"]).float()
 
     def train_window():
         dist, value = model.sequence(seq_obs, seq_memory, seq_init)
