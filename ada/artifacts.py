@@ -62,5 +62,7 @@ class RunArtifacts(Callback):
             if metrics.is_file():
                 plot_curves(metrics, root / "plots")
         from .evaluate import agent_gif
+        from .worlds import has_pictures
 
-        agent_gif(pl_module, root / "plots" / "agent.gif")
+        if has_pictures(pl_module.env_cfg.world):
+            agent_gif(pl_module, root / "plots" / "agent.gif")

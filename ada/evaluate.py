@@ -99,8 +99,15 @@ def level_gif(module, level: TensorDict, path: str | Path, policy: Callable | No
 
 
 def agent_gif(module, path: str | Path) -> Path:
-    """GIF of the deterministic agent on the first held-out level."""
+    """GIF of the deterministic agent on the first held-out level (a random level if none fits the config)."""
+    from envs_warp.core.levels import LevelFileError
+
     from .worlds import held_out_levels
 
-    levels, _ = held_out_levels(module.env_cfg)
+    try:
+        levels, _ = held_out_levels(module.env_cfg)
+    except LevelFileError:
+        probe = build_env(module.env_cfg, "cpu", seed=0, num_envs=1)
+        probe.reset()
+        levels = probe.levels.clone()
     return level_gif(module, levels[:1], path)

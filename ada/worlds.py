@@ -87,6 +87,11 @@ def held_out_levels(cfg: EnvConfig):
     raise ValueError(f"unknown world {cfg.world!r}")
 
 
+def has_pictures(world: str) -> bool:
+    """Whether the world has level records and a renderer (so GIFs of the agent can be drawn)."""
+    return world in ("lidarnav",)
+
+
 def draw_row_fn(world: str):
     """The world's ``draw_row(env, row, trails=...)`` picture function."""
     if world == "lidarnav":
