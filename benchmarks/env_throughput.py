@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None)
     parser.add_argument("--sizes", nargs="+", default=None, help="physics2d capacities (default s m l)")
     parser.add_argument("--levels-dir", default=None, help="physics2d: Kinetix's bundled levels folder")
+    parser.add_argument("--peer-json", default=None, help="physics2d: saved kinetix_bench.py output to compare with")
     parser.add_argument("--torch-threads", type=int, default=None, help="physics2d: torch intra-op threads (1)")
     args = parser.parse_args(argv)
     if args.world == "physics2d":

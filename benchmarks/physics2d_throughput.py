@@ -83,7 +83,7 @@ def time_physics2d(size: str, num_envs: int, device: str, steps: int, action_typ
     env = Physics2DEnv(cfg, num_envs=num_envs, device=device, seed=0, bank=bank)
     sample = action_sampler(env)
     td = env.reset()
-    for _ in range(5):
+    for _ in range(max(20, steps // 5)):  # warm-up: first TorchRL calls build caches
         td.set(("agents", "action"), sample())
         _, td = env.step_and_maybe_reset(td)
     if device.startswith("cuda"):
@@ -126,13 +126,18 @@ def run(args) -> list[dict]:
     peer = None if args.no_peer else kinetix_python(args.peer_python)
     folder = levels_dir(getattr(args, "levels_dir", None), peer)
     peer_rows = {}
-    if peer and folder is not None:
+    if getattr(args, "peer_json", None):  # saved kinetix_bench.py output (JSON lines)
+        lines = Path(args.peer_json).read_text().splitlines()
+        peer_rows = {(r["size"], r["num_envs"]): r for r in map(json.loads, filter(None, lines))}
+    elif peer and folder is not None:
         peer_rows = {(r["size"], r["num_envs"]): r for r in run_peer(peer, sizes, envs, args.peer_steps)}
     header = f"{'size':>4} {'dev':>5} {'envs':>6} {'env-steps/s':>12} {'B/env':>7} {'levels':>9}"
     if peer_rows:
         header += f" {'kinetix env-steps/s':>20} {'ratio':>7}"
     print(header)
     rows = []
+    # a throwaway run first: the first configuration of a process runs ~2x slow otherwise
+    time_physics2d(sizes[0], envs[0], args.device, 20, action_type, bank_for(sizes[0], folder))
     for size in sizes:
         bank = bank_for(size, folder)
         for n in envs:

@@ -17,6 +17,9 @@ per agent ``[N, 1]`` under ``"agents"``):
 Levels: rows load the level assigned with :meth:`set_levels` at their next reset; with
 ``random_levels`` every other reset row copies a level from a bank of pre-generated random levels
 on the device, picked by the row's (seed, reset counter). Nothing is generated inside ``step``.
+A reset is one masked kernel that copies each reset row's level (bank level ``bank_index[row]``, or
+the row's own record ``levels[row]`` when it is -1) into the simulator; ``current_levels()`` gives
+the level every row is running.
 """
 from __future__ import annotations
 
@@ -163,7 +166,21 @@ class Physics2DEnv(WarpEnv):
         self._obs_rows = torch.ones(n, **b)  # [N] rows whose observation the next _observe computes
         self._level_views = self.sim.level_views(self.levels)  # the per-row level record, as Warp sees it
         self._bank_views = level_arrays(self.bank) if self.bank is not None else None
-        r, v = self.launcher.rows, self.sim.views
+        nb, J, T, D = c.bodies, c.joints, c.thrusters, self.cfg.flat_obs_dim
+        i64 = dict(dtype=torch.int64, device=dev)
+        # observation buffers (scratch: _observe returns clones of them)
+        self._obs = {
+            "observation": torch.zeros(n, D, **f32),  # [N, D]
+            "shapes": torch.zeros(n, nb, 27, **f32),  # [N, NB, 27]
+            "shape_mask": torch.zeros(n, nb, **b),  # [N, NB]
+            "joints": torch.zeros(n, 2 * J, 22, **f32),  # [N, 2J, 22]
+            "joint_index": torch.zeros(n, 2 * J, 2, **i64),  # [N, 2J, 2]
+            "joint_mask": torch.zeros(n, 2 * J, **b),  # [N, 2J]
+            "thrusters": torch.zeros(n, T, 8, **f32),  # [N, T, 8]
+            "thruster_index": torch.zeros(n, T, **i64),  # [N, T]
+            "thruster_mask": torch.zeros(n, T, **b),  # [N, T]
+        }
+        r, v, o = self.launcher.rows, self.sim.views, self._obs
         self._wp = dict(
             v,
             action_int=r(self._action_int), action_float=r(self._action_float),
@@ -172,6 +189,10 @@ class Physics2DEnv(WarpEnv):
             reached=r(self.reached, wp.bool), crashed=r(self.crashed, wp.bool),
             rows=r(self._rows_mask, wp.bool), obs_rows=r(self._obs_rows, wp.bool),
             rng_seed=r(self.rng_seed), rng_counter=r(self.rng_counter),
+            o_flat=r(o["observation"]), o_shapes=r(o["shapes"]), o_shape_mask=r(o["shape_mask"], wp.bool),
+            o_joints=r(o["joints"]), o_joint_index=r(o["joint_index"]), o_joint_mask=r(o["joint_mask"], wp.bool),
+            o_thrusters=r(o["thrusters"]), o_thruster_index=r(o["thruster_index"]),
+            o_thruster_mask=r(o["thruster_mask"], wp.bool),
         )
 
     def _make_specs(self) -> None:
@@ -248,40 +269,21 @@ class Physics2DEnv(WarpEnv):
                         s["reached"], s["crashed"]])
 
     def _observe(self, reset: bool) -> TensorDictBase:
-        # The observation kernels write straight into fresh tensors (no buffer the next step overwrites).
-        # After a reset only the reset rows are computed (TorchRL keeps the others from the last step);
-        # the rest are zeros.
-        n, c, dev = self.num_envs, self.cap, self.device
-        nb, J, T, D = c.bodies, c.joints, c.thrusters, self.cfg.flat_obs_dim
-        f32, b, i64 = dict(dtype=torch.float32, device=dev), dict(dtype=torch.bool, device=dev), \
-            dict(dtype=torch.int64, device=dev)
-        new = torch.zeros if reset else torch.empty
-        obs = new(n, 1, D, **f32)  # [N, 1, D]
-        shapes = new(n, 1, nb, 27, **f32)  # [N, 1, NB, 27]
-        shape_mask = new(n, 1, nb, **b)  # [N, 1, NB]
-        joints = new(n, 1, 2 * J, 22, **f32)  # [N, 1, 2J, 22]
-        joint_index = new(n, 1, 2 * J, 2, **i64)  # [N, 1, 2J, 2]
-        joint_mask = new(n, 1, 2 * J, **b)  # [N, 1, 2J]
-        thrusters = new(n, 1, T, 8, **f32)  # [N, 1, T, 8]
-        thruster_index = new(n, 1, T, **i64)  # [N, 1, T]
-        thruster_mask = new(n, 1, T, **b)  # [N, 1, T]
-        s, launch = self._wp, self.sim.launch
-        r = lambda t, dtype=None: self.launcher.rows(t.squeeze(1), dtype)  # noqa: E731
-        flat = r(obs)
-        launch(K.shape_observations, (nb,), inputs=[self.params, s["obs_rows"], s["model"], s["state"], s["density"]],
-               outputs=[r(shapes), r(shape_mask, wp.bool), flat])
-        launch(K.joint_observations, (J,), inputs=[self.params, s["obs_rows"], s["model"], s["joints"]],
-               outputs=[r(joints), r(joint_index), r(joint_mask, wp.bool), flat])
-        launch(K.thruster_observations, (T,), inputs=[self.params, s["obs_rows"], s["model"], s["thrusters"]],
-               outputs=[r(thrusters), r(thruster_index), r(thruster_mask, wp.bool), flat])
-        entities = TensorDict(
-            {"shapes": shapes, "shape_mask": shape_mask, "joints": joints, "joint_index": joint_index,
-             "joint_mask": joint_mask, "thrusters": thrusters, "thruster_index": thruster_index,
-             "thruster_mask": thruster_mask},
-            batch_size=(n, 1), device=dev,
-        )
+        # One kernel writes the observations into the env's buffers, for the rows in _obs_rows only (after a
+        # reset the other rows still hold their last step's observation); the returned tensors are clones.
+        n, dev = self.num_envs, self.device
+        s = self._wp
+        self.sim.launch(K.observations, (),
+                        inputs=[self.params, s["obs_rows"], s["model"], s["state"], s["density"], s["joints"],
+                                s["thrusters"]],
+                        outputs=[s["o_shapes"], s["o_shape_mask"], s["o_joints"], s["o_joint_index"],
+                                 s["o_joint_mask"], s["o_thrusters"], s["o_thruster_index"], s["o_thruster_mask"],
+                                 s["o_flat"]])
+        o = self._obs
+        entities = TensorDict({k: v.unsqueeze(1).clone() for k, v in o.items() if k != "observation"},
+                              batch_size=(n, 1), device=dev)
         agents = {
-            "observation": obs,
+            "observation": o["observation"].unsqueeze(1).clone(),
             "entities": entities,
             "reached_goal": self.reached.view(n, 1, 1).clone(),
             "crashed": self.crashed.view(n, 1, 1).clone(),

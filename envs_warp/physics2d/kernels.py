@@ -1110,10 +1110,11 @@ def one_hot_into(v: Any, start: int, count: int, k: int) -> Any:
     return v
 
 
-@wp.kernel
-def shape_observations(
+@wp.func
+def shape_observation(
     params: TaskParams,
-    rows: wp.array(dtype=wp.bool),
+    env: int,
+    i: int,
     model: BodyModel,
     state: BodyState,
     density: wp.array2d(dtype=float),
@@ -1121,7 +1122,7 @@ def shape_observations(
     shape_mask_out: wp.array2d(dtype=wp.bool),
     flat_out: wp.array2d(dtype=float),
 ):
-    """Entity row of every body and its slot in the flat observation, for rows set in ``rows``; launch (env, body).
+    """Entity row of body ``i`` and its slot in the flat observation.
 
     Features (27): position (2) [m], velocity (2) [m/s], inverse mass, inverse inertia, density,
     tanh(angular velocity / 10), role one-hot (4), sin and cos of the rotation, friction,
@@ -1129,9 +1130,6 @@ def shape_observations(
     zero for an empty slot. Flat slots skip polygons 1..3 (ceiling and side walls, the same in
     every level); the last flat entry is gravity / 10.
     """
-    env, i = wp.tid()
-    if not rows[env]:
-        return
     active = model.active[env, i] != 0
     v = ShapeRow()
     if active:
@@ -1179,10 +1177,11 @@ def shape_observations(
             flat_out[env, slot * SHAPE_FEATURES + f] = y
 
 
-@wp.kernel
-def joint_observations(
+@wp.func
+def joint_observation(
     params: TaskParams,
-    rows: wp.array(dtype=wp.bool),
+    env: int,
+    j: int,
     model: BodyModel,
     joints: JointModel,
     joints_out: wp.array3d(dtype=float),
@@ -1190,7 +1189,7 @@ def joint_observations(
     joint_mask_out: wp.array2d(dtype=wp.bool),
     flat_out: wp.array2d(dtype=float),
 ):
-    """Two directed entity rows per joint (a->b at j, b->a at J + j) and its flat block; launch (env, joint).
+    """Two directed entity rows of joint ``j`` (a->b at j, b->a at J + j) and its flat block.
 
     Features (22): active, fixed, anchor on the from-body (2) [m], anchor on the to-body (2) [m],
     sin/cos of the reference angle, then (zero for fixed joints) motor speed, motor power, motor on,
@@ -1198,9 +1197,6 @@ def joint_observations(
     reference [rad] (limit entries zero without limits). The flat block is the a->b row plus one-hot
     body indices of a and b.
     """
-    env, j = wp.tid()
-    if not rows[env]:
-        return
     nj = joints.a.shape[1]
     nb = model.active.shape[1]
     active = joints.active[env, j] != 0
@@ -1273,10 +1269,11 @@ def joint_observations(
         flat_out[env, base + JOINT_FEATURES + nb + k] = yb
 
 
-@wp.kernel
-def thruster_observations(
+@wp.func
+def thruster_observation(
     params: TaskParams,
-    rows: wp.array(dtype=wp.bool),
+    env: int,
+    t: int,
     model: BodyModel,
     thrusters: ThrusterModel,
     thrusters_out: wp.array3d(dtype=float),
@@ -1284,14 +1281,11 @@ def thruster_observations(
     thruster_mask_out: wp.array2d(dtype=wp.bool),
     flat_out: wp.array2d(dtype=float),
 ):
-    """Entity row of every thruster and its flat block; launch (env, thruster).
+    """Entity row of thruster ``t`` and its flat block.
 
     Features (8): active, mount position in the body frame (2) [m], channel one-hot (2), sin and
     cos of the thrust direction in the body frame, power. The flat block adds a one-hot body index.
     """
-    env, t = wp.tid()
-    if not rows[env]:
-        return
     nb = model.active.shape[1]
     active = thrusters.active[env, t] != 0
     body = int(0)
@@ -1319,3 +1313,35 @@ def thruster_observations(
         if active and k == body:
             y = 1.0
         flat_out[env, base + THRUSTER_FEATURES + k] = y
+
+
+@wp.kernel
+def observations(
+    params: TaskParams,
+    rows: wp.array(dtype=wp.bool),
+    model: BodyModel,
+    state: BodyState,
+    density: wp.array2d(dtype=float),
+    joints: JointModel,
+    thrusters: ThrusterModel,
+    shapes_out: wp.array3d(dtype=float),
+    shape_mask_out: wp.array2d(dtype=wp.bool),
+    joints_out: wp.array3d(dtype=float),
+    joint_index_out: wp.array3d(dtype=wp.int64),
+    joint_mask_out: wp.array2d(dtype=wp.bool),
+    thrusters_out: wp.array3d(dtype=float),
+    thruster_index_out: wp.array2d(dtype=wp.int64),
+    thruster_mask_out: wp.array2d(dtype=wp.bool),
+    flat_out: wp.array2d(dtype=float),
+):
+    """Entity and flat observations of every row set in ``rows`` (rows not set are left as they are); launch (env,)."""
+    env = wp.tid()
+    if not rows[env]:
+        return
+    for i in range(model.active.shape[1]):
+        shape_observation(params, env, i, model, state, density, shapes_out, shape_mask_out, flat_out)
+    for j in range(joints.a.shape[1]):
+        joint_observation(params, env, j, model, joints, joints_out, joint_index_out, joint_mask_out, flat_out)
+    for t in range(thrusters.body.shape[1]):
+        thruster_observation(params, env, t, model, thrusters, thrusters_out, thruster_index_out, thruster_mask_out,
+                             flat_out)

@@ -281,8 +281,8 @@ def test_kinetix_eval_levels_are_the_74_bundled_levels_in_l():
 
 
 def test_task_kernels_are_in_the_physics2d_kernel_module():
-    for name in ("actions_to_controls", "step_outputs", "shape_observations", "joint_observations",
-                 "thruster_observations", "sample_bank_rows"):
+    for name in ("actions_to_controls", "step_outputs", "observations", "load_levels",
+                 "sample_bank_rows"):
         assert hasattr(K, name)
 
 
