@@ -14,25 +14,41 @@ from .config import EnvConfig
 MEMORY_KEY = ("agents", "memory")
 
 
-def world_config(cfg: EnvConfig):
-    """The world's own config dataclass with ``cfg.overrides`` applied (unknown fields are refused)."""
-    if cfg.world == "lidarnav":
+def _config_class(world: str):
+    """The world's config dataclass."""
+    if world == "lidarnav":
         from envs_warp.lidarnav.config import LidarNavConfig
 
-        known = {f.name for f in dataclasses.fields(LidarNavConfig)}
-        unknown = sorted(set(cfg.overrides) - known)
-        if unknown:
-            raise ValueError(f"env.overrides: unknown lidarnav field(s) {unknown}")
-        return LidarNavConfig(**cfg.overrides)
-    if cfg.world == "memory_cue":
+        return LidarNavConfig
+    if world == "physics2d":
+        from envs_warp.physics2d.env import Physics2DEnvConfig
+
+        return Physics2DEnvConfig
+    if world == "memory_cue":
         from .memory_cue import MemoryCueConfig
 
-        known = {f.name for f in dataclasses.fields(MemoryCueConfig)}
-        unknown = sorted(set(cfg.overrides) - known)
-        if unknown:
-            raise ValueError(f"env.overrides: unknown memory_cue field(s) {unknown}")
-        return MemoryCueConfig(**cfg.overrides)
-    raise ValueError(f"env.world: unknown world {cfg.world!r} (known: lidarnav, memory_cue)")
+        return MemoryCueConfig
+    raise ValueError(f"env.world: unknown world {world!r} (known: lidarnav, physics2d, memory_cue)")
+
+
+def world_config(cfg: EnvConfig):
+    """The world's own config dataclass with ``cfg.overrides`` applied (unknown fields are refused).
+
+    A nested dataclass field (e.g. physics2d's ``physics``) takes a dict of its own fields.
+    """
+    cls = _config_class(cfg.world)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(cfg.overrides) - set(fields))
+    if unknown:
+        raise ValueError(f"env.overrides: unknown {cfg.world} field(s) {unknown}")
+    default = cls()
+    values = {}
+    for name, value in cfg.overrides.items():
+        current = getattr(default, name)
+        if isinstance(value, dict) and dataclasses.is_dataclass(current):
+            value = dataclasses.replace(current, **value)
+        values[name] = value
+    return cls(**values)
 
 
 def build_env(cfg: EnvConfig, device: torch.device | str, seed: int, num_envs: int | None = None,
@@ -44,6 +60,10 @@ def build_env(cfg: EnvConfig, device: torch.device | str, seed: int, num_envs: i
         from envs_warp.lidarnav.env import LidarNavEnv
 
         return LidarNavEnv(wcfg, num_envs=n, device=device, seed=seed, random_levels=random_levels)
+    if cfg.world == "physics2d":
+        from envs_warp.physics2d.env import Physics2DEnv
+
+        return Physics2DEnv(wcfg, num_envs=n, device=device, seed=seed, random_levels=random_levels)
     if cfg.world == "memory_cue":  # a pure-torch fixture for memory cores; it has no levels
         from .memory_cue import MemoryCueEnv
 
@@ -71,7 +91,9 @@ def describe(cfg: EnvConfig) -> tuple[int, ActionSpace, int]:
     env = build_env(cfg, "cpu", seed=0, num_envs=1)
     obs_dim = env.observation_spec["agents", "observation"].shape[-1]
     spec = env.full_action_spec["agents", "action"]
-    if spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "n"):
+    if spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "nvec"):
+        action = ActionSpace(kind="multi_discrete", nvec=[int(k) for k in spec.nvec.reshape(-1, spec.nvec.shape[-1])[0]])
+    elif spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "n"):
         action = ActionSpace(kind="discrete", n=int(spec.n))
     else:
         action = ActionSpace(kind="continuous", low=spec.space.low[0, 0].tolist(), high=spec.space.high[0, 0].tolist())
@@ -84,12 +106,16 @@ def held_out_levels(cfg: EnvConfig):
         from envs_warp.lidarnav.levels import load_test_maps
 
         return load_test_maps(world_config(cfg))
-    raise ValueError(f"unknown world {cfg.world!r}")
+    if cfg.world == "physics2d":
+        from envs_warp.physics2d.kinetix_format import kinetix_eval_levels
+
+        return kinetix_eval_levels(world_config(cfg).size)
+    raise ValueError(f"world {cfg.world!r} has no held-out levels")
 
 
 def has_pictures(world: str) -> bool:
     """Whether the world has level records and a renderer (so GIFs of the agent can be drawn)."""
-    return world in ("lidarnav",)
+    return world in ("lidarnav", "physics2d")
 
 
 def draw_row_fn(world: str):
@@ -98,11 +124,15 @@ def draw_row_fn(world: str):
         from envs_warp.lidarnav.render import draw_row
 
         return draw_row
-    raise ValueError(f"unknown world {world!r}")
+    if world == "physics2d":
+        from envs_warp.physics2d.render import draw_row
+
+        return draw_row
+    raise ValueError(f"world {world!r} has no renderer")
 
 
 def scripted_policy(name: str, env: EnvBase):
-    """A baseline policy by name (``random`` or the world's heuristic, e.g. ``turn_to_goal``)."""
+    """A baseline policy by name: ``random``, ``noop`` (physics2d) or ``turn_to_goal`` (lidarnav)."""
     if name == "random":
         spec = env.full_action_spec
 
@@ -115,4 +145,12 @@ def scripted_policy(name: str, env: EnvBase):
         from envs_warp.lidarnav.policies import TurnToGoal
 
         return TurnToGoal(env.base_env.cfg if hasattr(env, "base_env") else env.cfg)
-    raise ValueError(f"unknown scripted policy {name!r} (random, turn_to_goal)")
+    if name == "noop":
+        base = env.base_env if hasattr(env, "base_env") else env
+
+        def noop_policy(td):
+            td.set(("agents", "action"), base.noop_action())
+            return td
+
+        return noop_policy
+    raise ValueError(f"unknown scripted policy {name!r} (random, noop, turn_to_goal)")

@@ -156,3 +156,13 @@ def test_main_job_configuration_reaches_its_success_threshold(tmp_path):
     levels, names = held_out_levels(module.env_cfg)
     success = run_attempts(module, levels, attempts=20, seed=1)["success"].mean()
     assert success >= 0.25, f"held-out success {success:.2f}"
+
+
+@pytest.mark.xdist_group("training")
+def test_ppo_trains_on_physics2d_with_multi_discrete_actions(tmp_path):
+    config = str(ROOT / "experiments" / "configs" / "physics2d_tiny.yaml")
+    module = train(["--config", config, "--trainer.default_root_dir", str(tmp_path / "p2"), "--trainer.max_epochs", "2",
+                    "--trainer.enable_progress_bar", "false", "--artifacts", "false"])
+    assert module.model.actor.nvec == [3, 3, 3, 3, 2, 2]
+    assert int(module.env_steps) == 2 * 32 * 16
+    assert (tmp_path / "p2" / "checkpoints" / "last.ckpt").is_file()
