@@ -78,10 +78,10 @@ def test_checkpoint_from_incompatible_config_is_refused(tmp_path):
         train(tiny(tmp_path / "run", "--trainer.max_epochs", "2", "--model.policy.hidden", "48"))
 
 
-def test_nonfinite_observation_stops_the_run_naming_quantity_and_step(tmp_path):
+def test_nonfinite_observation_stops_the_run_naming_quantity_and_step(tmp_path, monkeypatch):
     module = PPOModule()
     data = TensorDict({"next": {"agents": {"observation": torch.tensor([[[[0.0, float("nan")]]]])}}}, batch_size=[1, 1])
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(NonFiniteError, match=r"non-finite observation at iteration 0 \(env step 0\)"):
         module._check_finite(data, ("next", "agents", "observation"), "observation")
     assert list((tmp_path / "debug").glob("nonfinite_*.pt"))
