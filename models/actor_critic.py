@@ -124,7 +124,8 @@ class ActorCritic(nn.Module):
         if self.cached_memory:
             _, z_next = self.core.sequence(self.encoder(obs), memory, is_init, next_x=self.encoder(next_obs))
             return self.critic(z_next)
-        raise NotImplementedError("only cached-memory cores compute next values from the window")
+        raise ValueError(f"core {self.cfg.core!r} carries its memory step by step: take next values from step() "
+                         "on the carried memory; only cached-memory cores (trxl) answer next-state queries")
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters per top-level part, plus the total."""
