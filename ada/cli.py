@@ -120,6 +120,27 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
     return rows
 
 
+def play_main(argv: list[str] | None = None) -> dict:
+    """``ada play``: watch a physics2d checkpoint play a level in the pygame viewer."""
+    from envs_warp.physics2d.play import run
+
+    from .players import CheckpointPlayer
+    from .worlds import world_config
+
+    parser = argparse.ArgumentParser(prog="ada play", description=play_main.__doc__)
+    parser.add_argument("--ckpt", required=True)
+    parser.add_argument("--level", required=True, help="a Kinetix JSON level or one of our level files")
+    parser.add_argument("--index", type=int, default=0)
+    parser.add_argument("--frames", type=int, default=None, help="stop after this many frames")
+    args = parser.parse_args(argv)
+    module = load_module(args.ckpt)
+    if module.env_cfg.world != "physics2d":
+        raise SystemExit(f"ada play shows physics2d checkpoints; this one trained on {module.env_cfg.world!r}")
+    wcfg = world_config(module.env_cfg)
+    return run(args.level, wcfg.size, args.index, policy=lambda env: CheckpointPlayer(module, env),
+               frames=args.frames, action_type=wcfg.action_type)
+
+
 def load_module(ckpt: str | Path) -> PPOModule:
     """A ``PPOModule`` with the weights and config of a checkpoint (CPU)."""
     path = Path(ckpt)
@@ -139,16 +160,19 @@ def main(argv: list[str] | None = None) -> None:
     """Dispatch ``ada train`` / ``ada eval``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: ada {train,eval} ...\n  ada train --config experiments/configs/lidarnav_gru.yaml\n"
-              "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt")
+        print("usage: ada {train,eval,play} ...\n  ada train --config experiments/configs/lidarnav_gru.yaml\n"
+              "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt\n"
+              "  ada play --ckpt runs/<physics2d run>/checkpoints/last.ckpt --level LEVEL.json")
         return
     command, rest = argv[0], argv[1:]
     if command == "train":
         train(rest)
     elif command == "eval":
         evaluate_main(rest)
+    elif command == "play":
+        print(play_main(rest))
     else:
-        raise SystemExit(f"ada: unknown command {command!r} (train, eval)")
+        raise SystemExit(f"ada: unknown command {command!r} (train, eval, play)")
 
 
 if __name__ == "__main__":

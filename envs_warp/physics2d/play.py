@@ -55,19 +55,25 @@ def load_level(path: str | Path, size: str | None = None, index: int = 0) -> tup
     raise ValueError(f"{path}: neither a Kinetix level nor a physics2d level file of size {size or 's/m/l'}")
 
 
-def load_policy(spec: str, env: Physics2DEnv) -> Callable[[TensorDict], TensorDict]:
-    """``pkg.mod:factory`` -> ``factory(env)``."""
+def load_policy(spec: str | Callable, env: Physics2DEnv) -> Callable[[TensorDict], TensorDict]:
+    """``pkg.mod:factory`` (or a factory itself) -> ``factory(env)``."""
+    if callable(spec):
+        return spec(env)
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)(env)
 
 
-def run(level: str | Path, size: str | None = None, index: int = 0, policy: str | None = None,
-        px_per_m: float = 100.0, fps: int = 30, frames: int | None = None) -> dict:
-    """Open the window and play until quit (or for ``frames`` frames); returns episode counts."""
+def run(level: str | Path, size: str | None = None, index: int = 0, policy: str | Callable | None = None,
+        px_per_m: float = 100.0, fps: int = 30, frames: int | None = None,
+        action_type: str = "continuous") -> dict:
+    """Open the window and play until quit (or for ``frames`` frames); returns episode counts.
+
+    The keyboard drives continuous actions; a policy plays with the ``action_type`` it was trained on.
+    """
     import pygame
 
     lv, size = load_level(level, size, index)
-    env = Physics2DEnv(Physics2DEnvConfig(size=size, action_type="continuous"), num_envs=1, random_levels=False)
+    env = Physics2DEnv(Physics2DEnvConfig(size=size, action_type=action_type), num_envs=1, random_levels=False)
     env.set_levels(lv)
     act = load_policy(policy, env) if policy else None
     pygame.init()
