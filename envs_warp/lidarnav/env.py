@@ -160,8 +160,11 @@ class LidarNavEnv(WarpEnv):
     def _sense(self, rows, with_reward: bool) -> None:
         """Lidar, observations and (after a step) rewards and episode flags for the rows set in ``rows``."""
         s, launch, a = self._wp, self.launcher.launch, (self.cfg.num_agents,)
-        launch(kernels.cast_lidar, (*a, self.cfg.lidar_num_beams),
-               inputs=[self.params, rows, s["walls"], s["pos"], s["heading"], s["beam_dirs"]], outputs=[s["ranges"]])
+        lidar_inputs = [self.params, rows, s["walls"], s["pos"], s["heading"], s["beam_dirs"]]
+        if self.wp_device == "cpu":  # a thread per robot: per-thread cost and masked-out rows stay cheap
+            launch(kernels.cast_lidar_per_robot, a, inputs=lidar_inputs, outputs=[s["ranges"]])
+        else:  # a thread per beam keeps the GPU full
+            launch(kernels.cast_lidar, (*a, self.cfg.lidar_num_beams), inputs=lidar_inputs, outputs=[s["ranges"]])
         launch(kernels.agent_outputs, a,
                inputs=[self.params, rows, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],
                        s["ranges"], s["map_hit"], s["robot_hit"], s["at_goal"], s["ep_done"], int(with_reward)],

@@ -610,23 +610,19 @@ def detect_events(
         at_goal_out[env, i] = 1
 
 
-@wp.kernel
-def cast_lidar(
+@wp.func
+def beam_range(
     p: NavParams,
-    rows: wp.array(dtype=wp.bool),  # [N] rows to sense
-    walls: wp.array3d(dtype=wp.uint8),  # [N, H, W]
-    pos: wp.array2d(dtype=wp.vec2),  # [N, A]
-    heading: wp.array2d(dtype=wp.vec2),  # [N, A] (cos θ, sin θ)
-    beam_dirs: wp.array(dtype=wp.vec2),  # [B] beam directions relative to the heading
-    ranges_out: wp.array3d(dtype=float),  # [N, A, B] [m]
-):
-    """One beam per thread: range to the nearest wall or other robot, capped at max_range."""
-    env, i, b = wp.tid()
-    if not rows[env]:
-        return
+    walls: wp.array3d(dtype=wp.uint8),
+    pos: wp.array2d(dtype=wp.vec2),
+    heading: wp.array2d(dtype=wp.vec2),
+    env: int,
+    i: int,
+    rel: wp.vec2,
+) -> float:
+    """Range [m] of robot i's beam at direction ``rel`` (relative to its heading) to the nearest wall or robot."""
     o = pos[env, i]
     hd = heading[env, i]
-    rel = beam_dirs[b]
     d = wp.vec2(hd[0] * rel[0] - hd[1] * rel[1], hd[1] * rel[0] + hd[0] * rel[1])
     t_wall = cast_grid(walls, env, o, d, p)
     t_robot = float(-1.0)
@@ -648,7 +644,42 @@ def cast_lidar(
         if t_robot >= 0.0:
             k = wp.min(k, wp.floor(t_robot / p.range_resolution))
         r = k * p.sample_spacing
-    ranges_out[env, i, b] = r
+    return r
+
+
+@wp.kernel
+def cast_lidar(
+    p: NavParams,
+    rows: wp.array(dtype=wp.bool),  # [N] rows to sense
+    walls: wp.array3d(dtype=wp.uint8),  # [N, H, W]
+    pos: wp.array2d(dtype=wp.vec2),  # [N, A]
+    heading: wp.array2d(dtype=wp.vec2),  # [N, A] (cos θ, sin θ)
+    beam_dirs: wp.array(dtype=wp.vec2),  # [B] beam directions relative to the heading
+    ranges_out: wp.array3d(dtype=float),  # [N, A, B] [m]
+):
+    """One beam per thread (the GPU launch): range to the nearest wall or other robot, capped at max_range."""
+    env, i, b = wp.tid()
+    if not rows[env]:
+        return
+    ranges_out[env, i, b] = beam_range(p, walls, pos, heading, env, i, beam_dirs[b])
+
+
+@wp.kernel
+def cast_lidar_per_robot(
+    p: NavParams,
+    rows: wp.array(dtype=wp.bool),  # [N] rows to sense
+    walls: wp.array3d(dtype=wp.uint8),  # [N, H, W]
+    pos: wp.array2d(dtype=wp.vec2),  # [N, A]
+    heading: wp.array2d(dtype=wp.vec2),  # [N, A] (cos θ, sin θ)
+    beam_dirs: wp.array(dtype=wp.vec2),  # [B] beam directions relative to the heading
+    ranges_out: wp.array3d(dtype=float),  # [N, A, B] [m]
+):
+    """All beams of one robot per thread (the CPU launch: fewer threads, cheap skipping of unmasked rows)."""
+    env, i = wp.tid()
+    if not rows[env]:
+        return
+    for b in range(p.num_beams):
+        ranges_out[env, i, b] = beam_range(p, walls, pos, heading, env, i, beam_dirs[b])
 
 
 @wp.kernel

@@ -231,3 +231,17 @@ def test_no_nan_over_long_random_rollouts():
     assert torch.isfinite(data["next", "agents", "observation"]).all()
     assert torch.isfinite(data["next", "agents", "reward"]).all()
     assert data["next", "done"].any(), "random robots should finish some episodes"
+
+
+def test_per_beam_gpu_lidar_launch_matches_the_per_robot_cpu_launch():
+    from envs_warp.lidarnav import kernels
+
+    env = LidarNavEnv(LidarNavConfig.jaxnav(num_agents=3), num_envs=64, seed=4)
+    env.reset()
+    cpu_ranges = env.ranges.clone()
+    s = env._wp
+    env.ranges.zero_()
+    env.launcher.launch(kernels.cast_lidar, (3, env.cfg.lidar_num_beams),
+                        inputs=[env.params, s["all_rows"], s["walls"], s["pos"], s["heading"], s["beam_dirs"]],
+                        outputs=[s["ranges"]])
+    assert torch.equal(env.ranges, cpu_ranges)
