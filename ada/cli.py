@@ -1,4 +1,4 @@
-"""The ``ada`` command: ``ada train --config X.yaml [--field value ...]`` and ``ada eval --ckpt ...``.
+"""The ``ada`` command: ``ada train --config X.yaml [--field value ...]``, ``ada eval --ckpt ...``, ``ada compare``.
 
 ``train`` is a LightningCLI over :class:`PPOModule`: every field of the YAML can be overridden on the
 command line (``--model.ppo.lr 1e-3``, ``--trainer.strategy ddp --trainer.devices 2``). The run folder
@@ -19,6 +19,8 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from .artifacts import RunArtifacts
 from .checkpoint import AtomicCheckpointIO, RunCheckpoint, last_checkpoint
 from models.actor_critic import PolicyConfig
+
+from curricula import CurriculumConfig
 
 from .config import EnvConfig, PPOConfig
 from .module import PPOModule
@@ -120,6 +122,103 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
     return rows
 
 
+def _world_fields(env_cfg: EnvConfig) -> dict:
+    """The world name and its resolved config fields (what two runs must share to be compared)."""
+    import dataclasses
+
+    from .worlds import world_config
+
+    return {"world": env_cfg.world, **dataclasses.asdict(world_config(env_cfg))}
+
+
+def compare_main(argv: list[str] | None = None) -> dict:
+    """``ada compare``: several runs on the same random solvable levels (worst-α protocol) and held-out levels."""
+    import csv
+    import json
+
+    from envs_warp.core.levels import LevelFileError
+
+    from .evaluate import run_attempts
+    from .protocol import ALPHAS, alpha_label, evaluate_protocol, plot_worst_alpha, solvable_eval_levels
+    from .worlds import held_out_levels
+
+    parser = argparse.ArgumentParser(prog="ada compare", description=compare_main.__doc__)
+    parser.add_argument("--runs", nargs="+", required=True, help="run folders, each with checkpoints/last.ckpt")
+    parser.add_argument("--labels", nargs="+", default=None, help="method names (default: the run folder names)")
+    parser.add_argument("--levels", type=int, default=500, help="random solvable levels for the worst-alpha protocol")
+    parser.add_argument("--attempts", type=int, default=10, help="attempts per level in each pass")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the sampled levels and the rollouts")
+    parser.add_argument("--out", default=None, help="output folder (default: <parent of the first run>/compare)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args(argv)
+    runs = [Path(r) for r in args.runs]
+    labels = args.labels or [r.resolve().name for r in runs]
+    if len(labels) != len(runs):
+        raise SystemExit(f"ada compare: {len(labels)} labels for {len(runs)} runs")
+    if len(set(labels)) != len(labels):
+        raise SystemExit(f"ada compare: labels must be distinct, got {labels} (pass --labels)")
+    modules = [load_module(r / "checkpoints" / "last.ckpt") for r in runs]
+    reference = _world_fields(modules[0].env_cfg)
+    mismatches = []
+    for run, module in zip(runs[1:], modules[1:]):
+        fields = _world_fields(module.env_cfg)
+        differ = sorted(k for k in reference.keys() | fields.keys() if reference.get(k) != fields.get(k))
+        if differ:
+            mismatches.append(f"{run} differs from {runs[0]} in {', '.join(differ)}")
+    if mismatches:
+        raise ValueError("ada compare: the runs must share one world config; " + "; ".join(mismatches))
+    env_cfg = modules[0].env_cfg
+    out = Path(args.out) if args.out else runs[0].resolve().parent / "compare"
+    out.mkdir(parents=True, exist_ok=True)
+
+    levels = solvable_eval_levels(env_cfg, args.levels, seed=args.seed, device="cpu")  # [L], the same for every run
+    try:
+        held, held_names = held_out_levels(env_cfg)
+        held_note = None
+    except (LevelFileError, ValueError) as err:
+        held, held_names, held_note = None, [], f"no held-out levels for this world: {err}"
+        print(f"note: {held_note}; skipping the held-out column", file=sys.stderr)
+
+    results: dict = {"world": reference, "levels": args.levels, "attempts": args.attempts, "seed": args.seed,
+                     "alphas": list(ALPHAS), "held_out_note": held_note, "methods": {}}
+    for label, run, module in zip(labels, runs, modules):
+        proto = evaluate_protocol(module, levels, args.attempts, seed=args.seed, device=args.device, alphas=ALPHAS)
+        entry = {"run": str(run), "worst_alpha": {str(a): v for a, v in proto["worst_alpha"].items()},
+                 "mean_success": proto["mean_success"], "pass_one": proto["pass_one"].tolist(),
+                 "pass_two": proto["pass_two"].tolist(), "held_out": None}
+        if held is not None:
+            success = run_attempts(module, held, args.attempts, seed=args.seed, device=args.device)["success"]
+            per_level = success.mean(axis=1)  # [H]
+            entry["held_out"] = {"mean": float(per_level.mean()),
+                                 "per_level": dict(zip(held_names, per_level.tolist()))}
+        results["methods"][label] = entry
+
+    header = ["method", *[f"worst {alpha_label(a)}" for a in ALPHAS], "held-out"]
+    rows = []
+    for label, entry in results["methods"].items():
+        held_cell = "" if entry["held_out"] is None else f"{entry['held_out']['mean']:.3f}"
+        rows.append([label, *[f"{entry['worst_alpha'][str(a)]:.3f}" for a in ALPHAS], held_cell])
+    table = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+                       *["| " + " | ".join(row) + " |" for row in rows]])
+    caption = (f"Success rate: worst α of {args.levels} random solvable {env_cfg.world} levels (levels chosen on pass "
+               f"one, success reported on an independent pass two; {args.attempts} attempts per level per pass, "
+               f"seed {args.seed})" + ("" if held is None else f"; held-out: {len(held_names)} hand-designed levels, "
+                                       f"{args.attempts} attempts each") + ".")
+    (out / "compare.json").write_text(json.dumps(results, indent=1))
+    with open(out / "compare.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for label, entry in results["methods"].items():  # full precision here; the markdown table rounds
+            writer.writerow([label, *[entry["worst_alpha"][str(a)] for a in ALPHAS],
+                             "" if entry["held_out"] is None else entry["held_out"]["mean"]])
+    (out / "compare.md").write_text(table + "\n\n" + caption + ("" if held_note is None else f" ({held_note})") + "\n")
+    curves = {label: {float(a): v for a, v in e["worst_alpha"].items()} for label, e in results["methods"].items()}
+    plot_worst_alpha(curves, out / "worst_alpha.png", title=f"{env_cfg.world}: {args.levels} solvable levels")
+    print(table)
+    print(f"wrote {out}/compare.json, .csv, .md and worst_alpha.png")
+    return results
+
+
 def play_main(argv: list[str] | None = None) -> dict:
     """``ada play``: watch a physics2d checkpoint play a level in the pygame viewer."""
     from envs_warp.physics2d.play import run
@@ -151,17 +250,18 @@ def load_module(ckpt: str | Path) -> PPOModule:
     if not hp or "env" not in hp:
         raise ValueError(f"{path}: not an ada PPOModule checkpoint (no hyper_parameters.env)")
     module = PPOModule(env=EnvConfig(**hp["env"]), ppo=PPOConfig(**hp["ppo"]), policy=PolicyConfig(**hp["policy"]),
-                       seed=hp.get("seed", 0))
+                       seed=hp.get("seed", 0), curriculum=CurriculumConfig.from_dict(hp.get("curriculum", {})))
     module.load_state_dict(state["state_dict"])
     return module
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Dispatch ``ada train`` / ``ada eval``."""
+    """Dispatch ``ada train`` / ``ada eval`` / ``ada compare`` / ``ada play``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: ada {train,eval,play} ...\n  ada train --config experiments/configs/lidarnav_gru.yaml\n"
+        print("usage: ada {train,eval,compare,play} ...\n  ada train --config experiments/configs/lidarnav_gru.yaml\n"
               "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt\n"
+              "  ada compare --runs runs/<run A> runs/<run B> [--labels A B] [--levels 500] [--attempts 10]\n"
               "  ada play --ckpt runs/<physics2d run>/checkpoints/last.ckpt --level LEVEL.json")
         return
     command, rest = argv[0], argv[1:]
@@ -169,10 +269,12 @@ def main(argv: list[str] | None = None) -> None:
         train(rest)
     elif command == "eval":
         evaluate_main(rest)
+    elif command == "compare":
+        compare_main(rest)
     elif command == "play":
         print(play_main(rest))
     else:
-        raise SystemExit(f"ada: unknown command {command!r} (train, eval, play)")
+        raise SystemExit(f"ada: unknown command {command!r} (train, eval, compare, play)")
 
 
 if __name__ == "__main__":

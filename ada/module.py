@@ -22,9 +22,12 @@ from tensordict import TensorDictBase
 from torch.utils.data import DataLoader, Dataset
 from torchrl.collectors import Collector
 
+from curricula import CurriculumConfig, LevelSampler, LevelStats, build_sampler
+from envs_warp.core.env_base import LEVEL_ID, WarpEnv
 from models.actor_critic import ActorCritic, PolicyConfig
 
 from .config import EnvConfig, PPOConfig, fingerprint
+from .curriculum import WorldContext
 from .policy import ACTION_KEY, LOGP_KEY, OBS_KEY, VALUE_KEY, RolloutPolicy
 from .ppo import entropy_bonus, gae, normalize, policy_loss, value_loss
 from .worlds import MEMORY_KEY, build_env, describe, with_memory
@@ -59,24 +62,28 @@ class Runtime:
     running_length: torch.Tensor  # [N]
     policy: RolloutPolicy | None = None  # owns the live memory cache of cached-memory cores
     rollout_cache: torch.Tensor | None = None  # [N·A, ...] the cache as it was when this rollout began
+    sampler: LevelSampler | None = None  # the curriculum feeding levels to this rank's env at resets
 
 
 # Config fields that change shapes or semantics of saved state; others (lr, steps, ...) may change on resume.
-STRUCTURAL = ("env.world", "env.num_envs", "env.overrides", "policy.", "ppo.rollout_len")
+STRUCTURAL = ("env.world", "env.num_envs", "env.overrides", "policy.", "ppo.rollout_len", "curriculum.")
 
 
 class PPOModule(LightningModule):
     """Actor-critic + PPO losses; the env and collector are built per rank at the start of training."""
 
     def __init__(self, env: EnvConfig | None = None, ppo: PPOConfig | None = None,
-                 policy: PolicyConfig | None = None, seed: int = 0) -> None:
+                 policy: PolicyConfig | None = None, seed: int = 0,
+                 curriculum: CurriculumConfig | None = None) -> None:
         super().__init__()
         self.env_cfg = env or EnvConfig()
         self.ppo_cfg = ppo or PPOConfig()
         self.policy_cfg = policy or PolicyConfig()
+        self.curriculum_cfg = curriculum or CurriculumConfig()
         self.seed = seed
         self.save_hyperparameters({"env": asdict(self.env_cfg), "ppo": asdict(self.ppo_cfg),
-                                   "policy": asdict(self.policy_cfg), "seed": seed})
+                                   "policy": asdict(self.policy_cfg), "seed": seed,
+                                   "curriculum": asdict(self.curriculum_cfg)})
         self.automatic_optimization = False
         obs_dim, action_space, self.num_agents = describe(self.env_cfg)
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the run's seed only
@@ -98,7 +105,7 @@ class PPOModule(LightningModule):
 
     def config_fingerprint(self) -> dict[str, Any]:
         """The structural config a checkpoint must match."""
-        flat = fingerprint(env=self.env_cfg, policy=self.policy_cfg, ppo=self.ppo_cfg)
+        flat = fingerprint(env=self.env_cfg, policy=self.policy_cfg, ppo=self.ppo_cfg, curriculum=self.curriculum_cfg)
         return {k: v for k, v in flat.items() if any(k.startswith(s) for s in STRUCTURAL)}
 
     # ------------------------------------------------------------------ Lightning plumbing
@@ -124,13 +131,21 @@ class PPOModule(LightningModule):
         if self._restore is None:
             _seed_all(self.seed + 1000 * rank)
         base = build_env(self.env_cfg, self.device, seed=self.seed + 1000 * rank)
+        sampler = build_sampler(self.curriculum_cfg, seed=self.seed)
+        if sampler is not None:
+            if not isinstance(base, WarpEnv):
+                raise ValueError(f"curriculum.method {self.curriculum_cfg.method!r} needs a world with levels, "
+                                 f"not {self.env_cfg.world!r}")
+            world = self.trainer.world_size if self._trainer else 1
+            sampler.bind(WorldContext(self, base, self.device, rank, world))
+            base.level_source = sampler.on_reset  # before the collector's first reset
         env = with_memory(base, self.model.carried_memory_shape())
         policy = RolloutPolicy(self.model)
         collector = Collector(env, policy, frames_per_batch=self.frames_per_iteration,
                               total_frames=-1, device=self.device, trust_policy=True)
         n = self.env_cfg.num_envs
         self.rt = Runtime(base, collector, None, torch.zeros(n, device=self.device), torch.zeros(n, device=self.device),
-                          policy)
+                          policy, sampler=sampler)
         if self.model.cached_memory:
             policy.ensure_cache(n * self.num_agents, self.device)
         if self._restore is not None:
@@ -145,6 +160,8 @@ class PPOModule(LightningModule):
     # ------------------------------------------------------------------ one PPO iteration
     def training_step(self, batch: Any, batch_idx: int) -> None:
         cfg = self.ppo_cfg
+        sampler = self.rt.sampler
+        curriculum_log = sampler.before_rollout(self.current_epoch) if sampler is not None else {}
         t0 = time.perf_counter()
         if self.model.cached_memory:  # the window's initial memory: the live cache before this rollout
             self.rt.rollout_cache = self.rt.policy.memory()
@@ -153,6 +170,10 @@ class PPOModule(LightningModule):
         self._check_finite(data, ("next", "agents", "reward"), "reward")
         t1 = time.perf_counter()
         seq = self._sequences(data)
+        if sampler is not None:
+            grad_mask = sampler.train_mask(data.get(LEVEL_ID)[..., 0])  # [N, T] or None
+            if grad_mask is not None:
+                seq["train_mask"] = grad_mask.unsqueeze(1).expand(-1, self.num_agents, -1).flatten(0, 1)
         stats = self._update(seq)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
@@ -160,7 +181,9 @@ class PPOModule(LightningModule):
         self.lr_schedulers().step()
         frames = self.frames_per_iteration * self.trainer.world_size
         self.env_steps += frames
-        episodes = self._episode_stats(data)
+        episodes, episode_return = self._episode_stats(data)
+        if sampler is not None:
+            curriculum_log.update(sampler.update(self._level_stats(data, seq, episode_return)))
         log = dict(sync_dist=True, on_step=False, on_epoch=True, batch_size=1)
         self.log("perf/env_steps_per_s", frames / (t2 - t0), prog_bar=True, **log)
         self.log("perf/collect_share", (t1 - t0) / (t2 - t0), **log)
@@ -171,6 +194,17 @@ class PPOModule(LightningModule):
         for k, (total, count) in episodes.items():
             self.log(f"train/{k}", total / count.clamp(min=1), prog_bar=k in ("return", "success"), **log)
         self.log("train/episodes", episodes["return"][1].float(), reduce_fx="sum", sync_dist=True, on_step=False, on_epoch=True, batch_size=1)
+        for k, v in curriculum_log.items():
+            self.log(k, float(v), **log)
+
+    def _level_stats(self, data: TensorDictBase, seq: dict[str, torch.Tensor], episode_return: torch.Tensor) -> LevelStats:
+        """Per-level sums of this rollout for the curriculum (robots averaged per env step)."""
+        n, t = data.batch_size
+        per_env = lambda x: x.view(n, self.num_agents, t).mean(1)  # [N·A, T] -> [N, T]
+        done = data.get(("next", "done"))[..., 0]
+        success = data.get(("next", "agents", "reached_goal"))[..., 0].all(-1) & done
+        return LevelStats.from_rollout(data.get(LEVEL_ID)[..., 0], per_env(seq["advantage"]), per_env(seq["value"]),
+                                       done, success, episode_return)
 
     def _sequences(self, data: TensorDictBase) -> dict[str, torch.Tensor]:
         """Fold robots into the batch (``[N, T, A, ...] -> [N·A, T, ...]``) and add advantages and targets."""
@@ -215,13 +249,15 @@ class PPOModule(LightningModule):
             perm = torch.randperm(batch, device=self.device)
             for start in range(0, batch - mb + 1, mb):
                 idx = perm[start : start + mb]
+                mask = seq["train_mask"][idx] if "train_mask" in seq else None  # [mb, T] steps that take a gradient
                 dist, value = self.model.sequence(seq["obs"][idx], seq["memory"][idx], seq["is_init"][idx])
                 adv = seq["advantage"][idx]
                 if cfg.normalize_advantages:
-                    adv = normalize(adv)
-                pl, kl, clip_frac = policy_loss(dist.log_prob(seq["action"][idx]), seq["log_prob"][idx], adv, cfg.clip_eps)
-                vl = value_loss(value, seq["value"][idx], seq["target"][idx], cfg.value_clip)
-                ent = entropy_bonus(dist.entropy())
+                    adv = normalize(adv, mask=mask)
+                pl, kl, clip_frac = policy_loss(dist.log_prob(seq["action"][idx]), seq["log_prob"][idx], adv, cfg.clip_eps,
+                                                mask=mask)
+                vl = value_loss(value, seq["value"][idx], seq["target"][idx], cfg.value_clip, mask=mask)
+                ent = entropy_bonus(dist.entropy(), mask=mask)
                 loss = pl + cfg.vf_coef * vl - cfg.ent_coef * ent
                 terms = {"policy": pl, "value": vl, "entropy": ent}
                 bad = [k for k, v in terms.items() if not torch.isfinite(v)]
@@ -236,24 +272,28 @@ class PPOModule(LightningModule):
                 updates += 1
         return {k: v / updates for k, v in sums.items()}
 
-    def _episode_stats(self, data: TensorDictBase) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """(sum, count) of returns, lengths and successes of episodes that ended in this rollout."""
+    def _episode_stats(self, data: TensorDictBase) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
+        """(sum, count) of returns, lengths and successes of episodes that ended in this rollout, and each
+        finished episode's return at its last step ``[N, T]`` (0 elsewhere)."""
         rt = self.rt
         reward = data.get(("next", "agents", "reward"))[..., 0].mean(-1)  # [N, T]
         done = data.get(("next", "done"))[..., 0]  # [N, T]
         success = data.get(("next", "agents", "reached_goal"))[..., 0].all(-1) & done  # [N, T]
         ret_sum = torch.zeros((), device=self.device)
         len_sum = torch.zeros((), device=self.device)
+        episode_return = torch.zeros_like(reward)  # [N, T]
         for step in range(reward.shape[1]):
             rt.running_return += reward[:, step]
             rt.running_length += 1
             d = done[:, step]
+            episode_return[:, step] = rt.running_return * d
             ret_sum += (rt.running_return * d).sum()
             len_sum += (rt.running_length * d).sum()
             rt.running_return *= ~d
             rt.running_length *= ~d
         count = done.sum()
-        return {"return": (ret_sum, count), "length": (len_sum, count), "success": (success.sum().float(), count)}
+        stats = {"return": (ret_sum, count), "length": (len_sum, count), "success": (success.sum().float(), count)}
+        return stats, episode_return
 
     # ------------------------------------------------------------------ non-finite guard
     def _check_finite(self, data: TensorDictBase, key: tuple, name: str) -> None:
@@ -310,6 +350,7 @@ class PPOModule(LightningModule):
             "rng": _rng_state(),
             "cache": None if rt.policy.cache is None else rt.policy.cache.detach().cpu().clone(),
             "cache_head": rt.policy.head,
+            "curriculum": None if rt.sampler is None else rt.sampler.state_dict(),
         }
 
     def _apply_restore(self, state: dict[str, Any] | None) -> None:
@@ -324,6 +365,8 @@ class PPOModule(LightningModule):
         if state.get("cache") is not None:
             rt.policy.cache = state["cache"].to(self.device)
             rt.policy.head = state["cache_head"]
+        if rt.sampler is not None:
+            rt.sampler.load_state_dict(state["curriculum"])
 
 
 def _seed_all(seed: int) -> None:

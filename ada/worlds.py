@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import torch
+from tensordict import TensorDict
 from torchrl.data import Composite, Unbounded
 from torchrl.envs import Compose, EnvBase, InitTracker, TensorDictPrimer, TransformedEnv
 
@@ -154,3 +155,45 @@ def scripted_policy(name: str, env: EnvBase):
 
         return noop_policy
     raise ValueError(f"unknown scripted policy {name!r} (random, noop, turn_to_goal)")
+
+
+def random_levels(cfg: EnvConfig, n: int, seed: int, device: torch.device | str = "cpu") -> TensorDict:
+    """``n`` levels ``[n]`` from the world's random level distribution, reproducible from ``seed``.
+
+    lidarnav: the device generator the env's resets use. physics2d: the generator its level bank is
+    drawn from (a ``seed`` other than ``bank_seed`` gives levels outside the training bank).
+    """
+    wcfg = world_config(cfg)
+    if cfg.world == "lidarnav":
+        from envs_warp.lidarnav.levels import LevelGenerator
+
+        return LevelGenerator(wcfg, device).generate(n, seed=seed)
+    if cfg.world == "physics2d":
+        from envs_warp.physics2d.generator import generate_levels
+
+        return generate_levels(wcfg.size, n, seed=seed, cfg=wcfg.generator, device=device)
+    raise ValueError(f"world {cfg.world!r} has no levels")
+
+
+def solvable_mask(cfg: EnvConfig, levels: TensorDict) -> torch.Tensor:
+    """``[n]`` bool: the world's solvability check (lidarnav: a grid path for every robot; physics2d: none, all True)."""
+    if cfg.world == "lidarnav":
+        from envs_warp.lidarnav.levels import LevelGenerator
+
+        return LevelGenerator(world_config(cfg), levels.device).solvable(levels)
+    if cfg.world == "physics2d":
+        return torch.ones(levels.batch_size[0], dtype=torch.bool, device=levels.device)
+    raise ValueError(f"world {cfg.world!r} has no levels")
+
+
+def mutate_levels(cfg: EnvConfig, levels: TensorDict, generator: torch.Generator, num_edits: int) -> TensorDict:
+    """Children ``[n]`` of ``levels`` ``[n]`` with ``num_edits`` random world-specific edits each (ACCEL)."""
+    if cfg.world == "lidarnav":
+        from envs_warp.lidarnav.mutations import mutate_levels as mutate
+
+        return mutate(levels, world_config(cfg), generator, num_edits=num_edits)
+    if cfg.world == "physics2d":
+        from envs_warp.physics2d.mutations import mutate_levels as mutate
+
+        return mutate(levels, generator, num_edits=num_edits)
+    raise ValueError(f"world {cfg.world!r} has no level mutations")

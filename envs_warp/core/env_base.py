@@ -8,13 +8,22 @@ done keys, seeding), so worlds only write kernels and launch them.
 Keys: multi-agent worlds nest per-robot entries under ``"agents"`` with batch ``[N, A]``
 (``("agents", "observation")``, ``("agents", "action")``, ``("agents", "reward")``); the episode's
 ``done``/``terminated``/``truncated`` live at the root with shape ``[N, 1]``.
+
+Level tags: every row carries ``level_id`` (root key ``"level_id"`` ``[N, 1]`` int64), the tag of the
+level it is running. Levels given with :meth:`set_levels` / :meth:`assign_levels` carry the caller's
+tag (a curriculum's id, >= 0); a world's own random level gets a negative tag that encodes the row's
+(seed, reset counter) it was drawn from, so :meth:`random_levels_from_tags` can rebuild it exactly.
+A curriculum plugs in as ``env.level_source``: called with the reset mask before every reset, it
+may assign levels to any of those rows (no host sync needed).
 """
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import Callable
 
 import torch
 from tensordict import TensorDict, TensorDictBase
+from torchrl.data import Unbounded
 from torchrl.envs import EnvBase
 
 from .launch import RowLauncher
@@ -22,6 +31,18 @@ from .levels import LevelFileError, LevelSchema
 from .warp_runtime import init_warp, warp_device
 
 AGENTS = "agents"
+LEVEL_ID = "level_id"
+
+
+def random_level_tag(seed: torch.Tensor, counter: torch.Tensor) -> torch.Tensor:
+    """Negative int64 tags naming a world's random level by the (seed, reset counter) it is drawn from."""
+    return -1 - ((seed.long() << 31) | counter.long())
+
+
+def decode_random_tag(tag: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(seed, counter) int32 of negative tags made by :func:`random_level_tag`."""
+    code = -1 - tag.long()
+    return (code >> 31).int(), (code & 0x7FFFFFFF).int()
 
 
 def mix_seeds(seed: int, n: int, device: torch.device | str) -> torch.Tensor:
@@ -56,16 +77,20 @@ class WarpEnv(EnvBase):
         self.rng_counter = torch.zeros(num_envs, dtype=torch.int32, device=self.device)  # [N] resets so far
         self.levels = self.level_schema.empty(num_envs, self.device)  # [N] level record per row
         self.level_pending = torch.zeros(num_envs, dtype=torch.bool, device=self.device)  # [N]
+        self.level_id = torch.full((num_envs,), -1, dtype=torch.int64, device=self.device)  # [N] level tag per row
+        self.level_source: Callable[["WarpEnv", torch.Tensor], None] | None = None  # curriculum hook at resets
         self._all_rows = torch.ones(num_envs, dtype=torch.bool, device=self.device)
         self._seed = seed
         self._set_seed(seed)
 
     # ------------------------------------------------------------------ levels
-    def set_levels(self, levels: TensorDict, rows: torch.Tensor | None = None, validate: bool = True) -> None:
+    def set_levels(self, levels: TensorDict, rows: torch.Tensor | None = None, validate: bool = True,
+                   ids: torch.Tensor | None = None) -> None:
         """Assign levels to rows; each row loads its new level at its next reset.
 
         ``levels`` has batch ``[k]`` and ``rows`` holds ``k`` row indices (or a bool mask with ``k``
-        set rows); with ``rows=None`` it must have batch ``[N]``. Validation needs a host sync, so
+        set rows); with ``rows=None`` it must have batch ``[N]``. ``ids`` ``[k]`` are the rows' new
+        level tags (default: the level's position in ``levels``). Validation needs a host sync, so
         callers on a hot path that built levels with this world's own generator may skip it.
         """
         if validate:
@@ -80,6 +105,25 @@ class WarpEnv(EnvBase):
         for key, value in levels.items():
             self.levels.get(key)[rows] = value.to(self.device)
         self.level_pending[rows] = True
+        if ids is None:
+            ids = torch.arange(rows.numel(), device=self.device)
+        self.level_id[rows] = ids.to(self.device, torch.int64)
+
+    def assign_levels(self, levels: TensorDict, ids: torch.Tensor, mask: torch.Tensor) -> None:
+        """Give the rows set in ``mask`` ``[N]`` the level of the same row of ``levels`` ``[N]`` (tag ``ids[row]``).
+
+        A masked write with no host sync (for curricula on the reset path); levels must already be
+        valid records of this env's schema and capacity.
+        """
+        for key, target in self.levels.items():
+            value = levels.get(key)
+            target.copy_(torch.where(mask.view(-1, *([1] * (target.dim() - 1))), value, target))
+        self.level_pending.logical_or_(mask)
+        self.level_id.copy_(torch.where(mask, ids, self.level_id))
+
+    @abstractmethod
+    def random_levels_from_tags(self, tags: torch.Tensor) -> TensorDict:
+        """The world's random levels ``[k]`` named by negative tags ``[k]`` (exactly as a reset drew them)."""
 
     # ------------------------------------------------------------------ exact checkpoints
     def runtime_state(self) -> dict[str, torch.Tensor]:
@@ -112,14 +156,27 @@ class WarpEnv(EnvBase):
     # ------------------------------------------------------------------ TorchRL hooks
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs) -> TensorDictBase:
         mask = self._reset_mask(tensordict)
+        if self.level_source is not None:
+            self.level_source(self, mask)
+        if getattr(self, "random_levels", False):  # rows without an assigned level draw a random one
+            fresh = mask & ~self.level_pending
+            self.level_id.copy_(torch.where(fresh, random_level_tag(self.rng_seed, self.rng_counter), self.level_id))
         self._reset_rows(mask)
         self.rng_counter.add_(mask.int())
         self.level_pending.logical_and_(~mask)
-        return self._observe(reset=True)
+        return self._with_level_id(self._observe(reset=True))
 
     def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
         self._advance(tensordict)
-        return self._observe(reset=False)
+        return self._with_level_id(self._observe(reset=False))
+
+    def _with_level_id(self, td: TensorDictBase) -> TensorDictBase:
+        td.set(LEVEL_ID, self.level_id.unsqueeze(-1).clone())
+        return td
+
+    def _add_level_id_spec(self) -> None:
+        """Declare the root ``"level_id"`` ``[N, 1]`` entry (worlds call this after building their specs)."""
+        self.observation_spec[LEVEL_ID] = Unbounded(shape=(self.num_envs, 1), dtype=torch.int64, device=self.device)
 
     def _set_seed(self, seed: int | None) -> int | None:
         seed = 0 if seed is None else int(seed)

@@ -8,7 +8,7 @@ import warp as wp
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Bounded, Categorical, Composite, Unbounded
 
-from ..core.env_base import AGENTS, WarpEnv
+from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
 from ..core.levels import LevelSchema
 from . import kernels
 from .config import DISCRETE_ACTIONS, LidarNavConfig
@@ -51,6 +51,7 @@ class LidarNavEnv(WarpEnv):
         self.params = self.cfg.kernel_params()
         self._alloc_state()
         self._make_specs()
+        self._add_level_id_spec()
 
     # ------------------------------------------------------------------ allocation
     def _alloc_state(self) -> None:
@@ -196,6 +197,21 @@ class LidarNavEnv(WarpEnv):
         )
 
     # ------------------------------------------------------------------ helpers
+    def random_levels_from_tags(self, tags: torch.Tensor) -> TensorDict:
+        """The random levels ``[k]`` that resets drew under negative ``tags`` ``[k]`` (regenerated on the device)."""
+        seed, counter = decode_random_tag(tags.to(self.device))
+        levels = self.level_schema.empty(tags.numel(), self.device)
+        mask = torch.ones(tags.numel(), dtype=torch.bool, device=self.device)
+        self.generator.generate_into(levels, mask, seed.contiguous(), counter.contiguous(), cache_views=False)
+        return levels
+
     def solvable(self) -> torch.Tensor:
         """``[N]`` bool: whether each row's current level has a grid path from every start to its goal."""
         return self.generator.solvable(self.levels)
+
+    def noop_action(self) -> torch.Tensor:
+        """The do-nothing action of every row (v = 0, w = 0), shaped like ``("agents", "action")``."""
+        n, a = self.num_envs, self.cfg.num_agents
+        if self.cfg.action_type == "discrete":
+            return torch.full((n, a), DISCRETE_ACTIONS.index((0.0, 0.0)), dtype=torch.int64, device=self.device)
+        return torch.zeros(n, a, 2, dtype=torch.float32, device=self.device)  # [N, A, 2] (v, w)

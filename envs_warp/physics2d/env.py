@@ -30,7 +30,7 @@ import warp as wp
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbounded
 
-from ..core.env_base import AGENTS, WarpEnv
+from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
 from ..core.levels import LevelSchema
 from . import kernels as K
 from .generator import GeneratorConfig, filtered_levels, generate_levels
@@ -112,6 +112,7 @@ class Physics2DEnv(WarpEnv):
         self.params = self._task_params()
         self._alloc_state()
         self._make_specs()
+        self._add_level_id_spec()
 
     def set_levels(self, levels: TensorDict, rows: torch.Tensor | None = None, validate: bool = True) -> None:
         """Assign levels to rows (loaded at each row's next reset); smaller capacities are padded in."""
@@ -329,6 +330,20 @@ class Physics2DEnv(WarpEnv):
             for key, value in out.items():
                 value.copy_(torch.where(from_bank.view(-1, *([1] * (value.dim() - 1))), picked.get(key), value))
         return out
+
+    def random_levels_from_tags(self, tags: torch.Tensor) -> TensorDict:
+        """The bank levels ``[k]`` that resets drew under negative ``tags`` ``[k]``."""
+        if self.bank is None:
+            raise ValueError("random_levels_from_tags: this env has no random-level bank (random_levels=False)")
+        seed, counter = decode_random_tag(tags.to(self.device))
+        k = tags.numel()
+        index = torch.zeros(k, dtype=torch.int32, device=self.device)
+        rows = torch.ones(k, dtype=torch.bool, device=self.device)
+        wp.launch(K.sample_bank_rows, dim=k, device=self.wp_device,
+                  inputs=[wp.from_torch(seed.contiguous()), wp.from_torch(counter.contiguous()),
+                          wp.from_torch(rows, dtype=wp.bool), self.bank.batch_size[0]],
+                  outputs=[wp.from_torch(index)])
+        return self.bank[index.long()]
 
     def noop_action(self) -> torch.Tensor:
         """The do-nothing action of every row, shaped like ``("agents", "action")``."""

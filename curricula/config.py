@@ -1,0 +1,51 @@
+"""``CurriculumConfig``: which level sampler a run uses and its settings; ``build_sampler`` makes it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from .accel import ACCELConfig, ACCELSampler
+from .base import LevelSampler
+from .noop import NoopFilterConfig
+from .plr import PLRConfig, PLRSampler
+from .sfl import SFLConfig, SFLSampler
+from .uniform import UniformConfig, UniformSampler
+
+METHODS = ("uniform", "sfl", "plr", "accel")
+
+
+@dataclass
+class CurriculumConfig:
+    """``method``: ``uniform`` (domain randomisation), ``sfl``, ``plr`` (robust PLR by default) or ``accel``."""
+
+    method: str = "uniform"
+    uniform: UniformConfig = field(default_factory=UniformConfig)
+    sfl: SFLConfig = field(default_factory=SFLConfig)
+    plr: PLRConfig = field(default_factory=PLRConfig)
+    accel: ACCELConfig = field(default_factory=ACCELConfig)
+    noop_filter: NoopFilterConfig = field(default_factory=NoopFilterConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CurriculumConfig":
+        """From ``asdict`` output (nested sections as dicts); missing keys take their defaults."""
+        sections = {f.name: f.type for f in fields(cls)}
+        kinds = {"uniform": UniformConfig, "sfl": SFLConfig, "plr": PLRConfig, "accel": ACCELConfig,
+                 "noop_filter": NoopFilterConfig}
+        unknown = sorted(set(data) - set(sections))
+        if unknown:
+            raise ValueError(f"curriculum: unknown field(s) {unknown}")
+        return cls(**{k: kinds[k](**v) if k in kinds else v for k, v in data.items()})
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"curriculum.method must be one of {METHODS}, got {self.method!r}")
+
+
+def build_sampler(cfg: CurriculumConfig, seed: int = 0) -> LevelSampler | None:
+    """The configured sampler; ``None`` when the world's own random levels do the job (plain uniform)."""
+    if cfg.method == "uniform":
+        return UniformSampler(cfg.uniform, cfg.noop_filter, seed) if cfg.noop_filter.enabled else None
+    if cfg.method == "sfl":
+        return SFLSampler(cfg.sfl, cfg.noop_filter, seed)
+    if cfg.method == "plr":
+        return PLRSampler(cfg.plr, cfg.noop_filter, seed)
+    return ACCELSampler(cfg.plr, cfg.accel, cfg.noop_filter, seed)
