@@ -17,6 +17,7 @@ class LevelBuffer:
         dev = empty_levels.device
         self.levels = empty_levels  # [K] level records
         self.uid = torch.full((k,), -1, dtype=torch.int64, device=dev)  # [K] -1: empty slot
+        self.source = torch.zeros(k, dtype=torch.int64, device=dev)  # [K] tag the level had when it was new
         self.score = torch.zeros(k, device=dev)  # [K]
         self.last_sampled = torch.zeros(k, dtype=torch.int64, device=dev)  # [K] clock of the last replay
         self.max_return = torch.full((k,), float("-inf"), device=dev)  # [K]
@@ -39,15 +40,24 @@ class LevelBuffer:
 
     def lookup(self, uids: torch.Tensor) -> torch.Tensor:
         """Slot of each uid ``[q]`` (``-1`` where no slot holds it)."""
-        if uids.numel() == 0:
+        return self._find(self.uid, uids)
+
+    def lookup_source(self, tags: torch.Tensor) -> torch.Tensor:
+        """Slot holding the level that was new under each tag ``[q]`` (``-1``: not in the buffer)."""
+        return self._find(self.source, tags)
+
+    def _find(self, keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """Slot of each query among the valid slots' ``keys`` (``-1`` where absent)."""
+        if query.numel() == 0:
             return torch.zeros(0, dtype=torch.long, device=self.uid.device)
-        sorted_uid, order = torch.sort(self.uid)
-        pos = torch.searchsorted(sorted_uid, uids).clamp(max=self.capacity - 1)
-        hit = (sorted_uid[pos] == uids) & (uids >= 0)
+        valid = self.valid
+        sorted_key, order = torch.sort(torch.where(valid, keys, torch.full_like(keys, torch.iinfo(keys.dtype).max)))
+        pos = torch.searchsorted(sorted_key, query).clamp(max=self.capacity - 1)
+        hit = (sorted_key[pos] == query) & valid[order[pos]]
         return torch.where(hit, order[pos], torch.full_like(pos, -1))
 
     def insert(self, levels: TensorDict, scores: torch.Tensor, clock: int, max_return: torch.Tensor | None = None,
-               noop_solved: torch.Tensor | None = None) -> torch.Tensor:
+               noop_solved: torch.Tensor | None = None, source: torch.Tensor | None = None) -> torch.Tensor:
         """Keep the top-``K`` by score of the held levels and ``levels`` ``[m]``; returns ``[m]`` inserted flags.
 
         Ties keep held levels first (an equal newcomer does not evict). New entries get fresh uids and
@@ -79,6 +89,7 @@ class LevelBuffer:
             self.max_return[slots] = (max_return[src].float().to(self.score.device) if max_return is not None
                                       else float("-inf"))
             self.noop_solved[slots] = (noop_solved[src].to(self.uid.device) if noop_solved is not None else False)
+            self.source[slots] = source[src].to(self.uid.device) if source is not None else 0
         return new_in
 
     def replace_all(self, levels: TensorDict, scores: torch.Tensor, clock: int) -> None:
@@ -89,7 +100,7 @@ class LevelBuffer:
     def state_dict(self) -> dict:
         """Tensors (on CPU) and the uid counter."""
         return {"levels": {k: v.cpu().clone() for k, v in self.levels.items()}, "uid": self.uid.cpu().clone(),
-                "score": self.score.cpu().clone(), "last_sampled": self.last_sampled.cpu().clone(),
+                "score": self.score.cpu().clone(), "source": self.source.cpu().clone(), "last_sampled": self.last_sampled.cpu().clone(),
                 "max_return": self.max_return.cpu().clone(), "noop_solved": self.noop_solved.cpu().clone(),
                 "next_uid": self.next_uid}
 
@@ -99,6 +110,6 @@ class LevelBuffer:
             raise ValueError(f"level buffer state holds {state['uid'].numel()} slots, this buffer has {self.capacity}")
         for key, target in self.levels.items():
             target.copy_(state["levels"][key])
-        for name in ("uid", "score", "last_sampled", "max_return", "noop_solved"):
+        for name in ("uid", "source", "score", "last_sampled", "max_return", "noop_solved"):
             getattr(self, name).copy_(state[name])
         self.next_uid = int(state["next_uid"])

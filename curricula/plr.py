@@ -47,6 +47,11 @@ class PLRConfig:
             raise ValueError("plr: " + "; ".join(problems))
 
 
+def _mean(total: torch.Tensor, count: torch.Tensor) -> float:
+    """``sum(total) / sum(count)`` as a float (0 when there is no count)."""
+    return float(total.sum() / count.sum().clamp(min=1))
+
+
 class PLRSampler(LevelSampler):
     """Resets replay a buffer level with ``replay_prob`` (drawn from P), else play a new random level.
 
@@ -114,10 +119,10 @@ class PLRSampler(LevelSampler):
         buf.last_sampled[counts > 0] = self.clock
         self.replay_counts.zero_()
         kind = tag_kind(stats.level_id)
-        # replayed levels: new score, best return so far
-        rep = (kind == REPLAY).nonzero().squeeze(-1)
-        slot = buf.lookup(tag_serial(stats.level_id[rep]))
-        rep, slot = rep[slot >= 0], slot[slot >= 0]
+        # levels the buffer holds (replays, and new levels inserted while their episode ran): new score, best return
+        slot_all = torch.where(kind == REPLAY, buf.lookup(tag_serial(stats.level_id)), buf.lookup_source(stats.level_id))
+        rep = (slot_all >= 0).nonzero().squeeze(-1)
+        slot = slot_all[rep]
         best = stats.max_return.clone()
         best[rep] = torch.maximum(best[rep], buf.max_return[slot])
         score = self._scores(stats, best)
@@ -125,14 +130,14 @@ class PLRSampler(LevelSampler):
         buf.score[slot[ok]] = score[rep][ok] * torch.where(buf.noop_solved[slot[ok]], self.noop.weight, 1.0)
         buf.max_return[slot] = best[rep]
         # new levels: rebuild their content, insert those that beat the buffer
-        new = ((kind == RANDOM) | (kind == NEW)) & torch.isfinite(score)
+        new = ((kind == RANDOM) | (kind == NEW)) & (slot_all < 0) & torch.isfinite(score)
         inserted = self._insert_new(stats.select(new), score[new], best[new])
         self.clock += 1
         replay_steps = stats.steps[kind == REPLAY].sum()
         return {"curriculum/replay_share": float(replay_steps / stats.steps.sum().clamp(min=1)),
                 "curriculum/inserted": float(inserted),
                 "curriculum/buffer_score": float(buf.score[buf.valid].mean()) if buf.size() else 0.0,
-                "curriculum/buffer_success": float(stats.success_rate[kind == REPLAY].mean()) if len(rep) else 0.0}
+                "curriculum/buffer_success": _mean(stats.successes[kind == REPLAY], stats.episodes[kind == REPLAY])}
 
     def _on_replayed(self, counts: torch.Tensor) -> None:
         """Hook for subclasses: replays of each slot ``[K]`` over all ranks in the last rollout."""
@@ -142,12 +147,13 @@ class PLRSampler(LevelSampler):
         if stats.level_id.numel() == 0:
             return 0
         levels, found = self._content(stats.level_id)
-        levels, score, best = levels[found], score[found], best[found]
+        levels, score, best, tags = levels[found], score[found], best[found], stats.level_id[found]
         if self.cfg.solvable_only and levels.batch_size[0]:
             ok = self.ctx.solvable(levels)
-            levels, score, best = levels[ok], score[ok], best[ok]
+            levels, score, best, tags = levels[ok], score[ok], best[ok], tags[ok]
         weight, solved = noop_weights(self.noop, self.ctx, levels)
-        inserted = self.buffer.insert(levels, score * weight, self.clock, max_return=best, noop_solved=solved)
+        inserted = self.buffer.insert(levels, score * weight, self.clock, max_return=best, noop_solved=solved,
+                                      source=tags)
         return int(inserted.sum())
 
     def _content(self, tags: torch.Tensor) -> tuple[TensorDict, torch.Tensor]:

@@ -1,0 +1,94 @@
+"""Samplers driving real Warp envs: replays stay on buffer levels, random levels rebuild from their tags."""
+from __future__ import annotations
+
+import torch
+
+from ada.config import EnvConfig
+from ada.curriculum import WorldContext
+from ada.module import PPOModule
+from ada.worlds import build_env, random_levels
+from curricula import LevelStats, NoopFilterConfig, PLRConfig, PLRSampler
+from curricula.tags import RANDOM, REPLAY, tag_kind, tag_serial
+
+
+def lidarnav_module(num_envs: int = 32, **overrides) -> PPOModule:
+    return PPOModule(env=EnvConfig(world="lidarnav", num_envs=num_envs, overrides={"max_steps": 12, **overrides}))
+
+
+def test_env_random_levels_rebuild_exactly_from_their_tags_after_many_resets():
+    env = build_env(lidarnav_module().env_cfg, "cpu", seed=4, num_envs=16)
+    td = env.reset()
+    for _ in range(40):
+        _, td = env.step_and_maybe_reset(env.rand_step(td))
+    assert (td["level_id"] < 0).all() and torch.equal(td["level_id"][:, 0], env.level_id)
+    rebuilt = env.random_levels_from_tags(env.level_id)
+    for key in ("walls", "start", "goal"):
+        assert torch.equal(rebuilt[key], env.levels[key]), key
+
+
+def test_physics2d_bank_levels_rebuild_from_their_tags():
+    module = PPOModule(env=EnvConfig(world="physics2d", num_envs=8, overrides={"size": "s", "bank_size": 16,
+                                                                               "max_steps": 8}))
+    env = build_env(module.env_cfg, "cpu", seed=1)
+    td = env.reset()
+    for _ in range(20):
+        _, td = env.step_and_maybe_reset(env.rand_step(td))
+    rebuilt, running = env.random_levels_from_tags(env.level_id), env.current_levels()
+    for key in running.keys():
+        assert torch.equal(rebuilt[key], running[key]), key
+
+
+def test_replayed_rows_play_the_buffer_level_and_fresh_resets_never_count_as_replays():
+    """The public-implementation bug: after a replayed episode ends, the auto-reset drifts onto a fresh level
+    while its steps are still treated as replay data. Here every reset decides anew and tags say which."""
+    module = lidarnav_module()
+    env = build_env(module.env_cfg, "cpu", seed=0)
+    sampler = PLRSampler(PLRConfig(buffer_size=8, min_fill=0.5, replay_prob=0.5), NoopFilterConfig())
+    sampler.bind(WorldContext(module, env, torch.device("cpu")))
+    levels = random_levels(module.env_cfg, 8, seed=123)
+    sampler.buffer.insert(levels, torch.linspace(0.1, 0.8, 8), clock=0, source=-1000 - torch.arange(8))
+    sampler.before_rollout(0)
+    env.level_source = sampler.on_reset
+    td = env.reset()
+    kinds_seen = set()
+    for _ in range(60):
+        td = env.rand_step(td)
+        tags = td["level_id"][:, 0]
+        kind = tag_kind(tags)
+        kinds_seen |= set(kind.tolist())
+        replay = kind == REPLAY
+        slots = sampler.buffer.lookup(tag_serial(tags[replay]))
+        assert (slots >= 0).all()
+        for key in ("walls", "start", "goal"):
+            assert torch.equal(env.levels[key][replay], sampler.buffer.levels[key][slots]), key
+        mask = sampler.train_mask(tags.view(-1, 1))[:, 0]
+        assert torch.equal(mask, replay)
+        fresh = kind == RANDOM
+        rebuilt = env.random_levels_from_tags(tags[fresh])
+        assert torch.equal(rebuilt["walls"], env.levels["walls"][fresh])
+        _, td = env.step_and_maybe_reset(td)
+    assert kinds_seen == {RANDOM, REPLAY}
+
+
+def test_plr_update_from_a_real_rollout_inserts_the_levels_that_were_played():
+    module = lidarnav_module(num_envs=16)
+    env = build_env(module.env_cfg, "cpu", seed=2)
+    sampler = PLRSampler(PLRConfig(buffer_size=64, solvable_only=False), NoopFilterConfig())
+    sampler.bind(WorldContext(module, env, torch.device("cpu")))
+    env.level_source = sampler.on_reset
+    td = env.reset()
+    tags = []
+    for _ in range(30):
+        td = env.rand_step(td)
+        tags.append(td["level_id"][:, 0].clone())
+        _, td = env.step_and_maybe_reset(td)
+    tags = torch.stack(tags, 1)  # [N, T]
+    adv = torch.randn(tags.shape, generator=torch.Generator().manual_seed(0))
+    zeros = torch.zeros(tags.shape)
+    stats = LevelStats.from_rollout(tags, adv, zeros, zeros.bool(), zeros.bool(), zeros)
+    sampler.update(stats)
+    held = sampler.buffer.source[sampler.buffer.valid]
+    assert sampler.buffer.size() == min(64, stats.level_id.numel())
+    slot = sampler.buffer.lookup_source(held[:1])
+    rebuilt = env.random_levels_from_tags(held[:1])
+    assert torch.equal(sampler.buffer.levels["walls"][slot], rebuilt["walls"])
