@@ -161,8 +161,10 @@ class PPOModule(LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         cfg = self.ppo_cfg
         sampler = self.rt.sampler
-        curriculum_log = sampler.before_rollout(self.current_epoch) if sampler is not None else {}
         t0 = time.perf_counter()
+        curriculum_log = sampler.before_rollout(self.current_epoch) if sampler is not None else {}
+        t_curriculum = time.perf_counter() - t0  # [s] spent in the curriculum this iteration
+        t0 += t_curriculum
         if self.model.cached_memory:  # the window's initial memory: the live cache before this rollout
             self.rt.rollout_cache = self.rt.policy.memory()
         data = next(self.rt.iterator)  # [N, T]
@@ -183,9 +185,15 @@ class PPOModule(LightningModule):
         self.env_steps += frames
         episodes, episode_return = self._episode_stats(data)
         if sampler is not None:
+            t3 = time.perf_counter()
             curriculum_log.update(sampler.update(self._level_stats(data, seq, episode_return)))
+            t_curriculum += time.perf_counter() - t3
+            curriculum_log["perf/curriculum_share"] = t_curriculum / (t2 - t0 + t_curriculum)
         log = dict(sync_dist=True, on_step=False, on_epoch=True, batch_size=1)
+        # collection + update (the curriculum's own time is perf/curriculum_share of the whole)
         self.log("perf/env_steps_per_s", frames / (t2 - t0), prog_bar=True, **log)
+        if sampler is not None:
+            self.log("perf/env_steps_per_s_with_curriculum", frames / (t2 - t0 + t_curriculum), **log)
         self.log("perf/collect_share", (t1 - t0) / (t2 - t0), **log)
         self.log("env_steps", self.env_steps.float(), **log)
         self.log("lr", self.optimizers().param_groups[0]["lr"], **log)
