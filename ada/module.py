@@ -336,6 +336,8 @@ class PPOModule(LightningModule):
         if saved is None:
             raise CheckpointMismatchError("checkpoint has no 'ada_config': not written by ada's PPOModule")
         ours = self.config_fingerprint()
+        if not any(k.startswith("curriculum.") for k in saved):  # written before curricula existed: uniform
+            saved = {**saved, **{k: v for k, v in fingerprint(curriculum=CurriculumConfig()).items()}}
         diffs = [f"{k}: checkpoint {saved.get(k)!r} vs config {ours.get(k)!r}"
                  for k in sorted(set(saved) | set(ours)) if saved.get(k) != ours.get(k)]
         if diffs:
