@@ -1,6 +1,7 @@
 """Samplers driving real Warp envs: replays stay on buffer levels, random levels rebuild from their tags."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ada.config import EnvConfig
@@ -92,3 +93,57 @@ def test_plr_update_from_a_real_rollout_inserts_the_levels_that_were_played():
     slot = sampler.buffer.lookup_source(held[:1])
     rebuilt = env.random_levels_from_tags(held[:1])
     assert torch.equal(sampler.buffer.levels["walls"][slot], rebuilt["walls"])
+
+
+def test_context_noop_check_agrees_with_the_physics2d_generator_filter():
+    from envs_warp.physics2d.generator import generate_levels, noop_solved
+
+    module = PPOModule(env=EnvConfig(world="physics2d", num_envs=8, overrides={"size": "s", "bank_size": 8,
+                                                                               "max_steps": 64}))
+    env = build_env(module.env_cfg, "cpu", seed=0)
+    ctx = WorldContext(module, env, torch.device("cpu"))
+    levels = generate_levels("s", 48, seed=5)
+    ours = ctx.noop_solved(levels)
+    assert torch.equal(ours, noop_solved(levels, "s", steps=64))
+    assert ours.any() and not ours.all()
+
+
+def test_context_success_rates_of_the_noop_like_untrained_policy_are_rates_in_unit_interval():
+    module = lidarnav_module(num_envs=8)
+    env = build_env(module.env_cfg, "cpu", seed=0)
+    ctx = WorldContext(module, env, torch.device("cpu"))
+    rates = ctx.success_rates(random_levels(module.env_cfg, 6, seed=1), trials=3)
+    assert rates.shape == (6,) and ((rates >= 0) & (rates <= 1)).all()
+    assert torch.allclose(rates * 3, (rates * 3).round())  # k successes out of 3 trials
+    assert module.model.training  # evaluation put the model back in training mode
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("method", ["sfl", "plr", "accel"])
+def test_reset_hook_makes_no_host_sync_on_cuda(method):
+    from curricula import ACCELConfig, ACCELSampler, SFLConfig, SFLSampler
+
+    module = lidarnav_module(num_envs=64)
+    env = build_env(module.env_cfg, "cuda", seed=0)
+    off = NoopFilterConfig()
+    sampler = {"sfl": lambda: SFLSampler(SFLConfig(buffer_size=16), off),
+               "plr": lambda: PLRSampler(PLRConfig(buffer_size=16, min_fill=0.0), off),
+               "accel": lambda: ACCELSampler(PLRConfig(buffer_size=16, min_fill=0.0), ACCELConfig(mutants=8), off)}[method]()
+    sampler.bind(WorldContext(module, env, torch.device("cuda")))
+    sampler.buffer.insert(random_levels(module.env_cfg, 16, seed=3, device="cuda"), torch.rand(16, device="cuda"),
+                          clock=0, source=-100 - torch.arange(16, device="cuda"))
+    if method == "sfl":
+        sampler.ready = True
+    else:
+        sampler.before_rollout(0)
+    if method == "accel":
+        sampler.parents_replayed.fill_(1)
+        sampler._make_mutants()
+    mask = torch.rand(64, device="cuda") < 0.5
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        sampler.on_reset(env, mask)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert (env.level_pending == (mask & env.level_pending)).all()
