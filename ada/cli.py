@@ -184,20 +184,28 @@ def compare_main(argv: list[str] | None = None) -> dict:
     for label, run, module in zip(labels, runs, modules):
         proto = evaluate_protocol(module, levels, args.attempts, seed=args.seed, device=args.device, alphas=ALPHAS)
         entry = {"run": str(run), "worst_alpha": {str(a): v for a, v in proto["worst_alpha"].items()},
-                 "mean_success": proto["mean_success"], "pass_one": proto["pass_one"].tolist(),
+                 "mean_success": proto["mean_success"], "robots_at_goal": proto["robots_at_goal"],
+                 "pass_one": proto["pass_one"].tolist(),
                  "pass_two": proto["pass_two"].tolist(), "held_out": None}
         if held is not None:
-            success = run_attempts(module, held, args.attempts, seed=args.seed, device=args.device)["success"]
-            per_level = success.mean(axis=1)  # [H]
+            outcome = run_attempts(module, held, args.attempts, seed=args.seed, device=args.device)
+            per_level = outcome["success"].mean(axis=1)  # [H]
             entry["held_out"] = {"mean": float(per_level.mean()),
+                                 "robots_at_goal": float(outcome["robots_at_goal"].mean()),
                                  "per_level": dict(zip(held_names, per_level.tolist()))}
         results["methods"][label] = entry
 
+    multi = modules[0].num_agents > 1  # success needs every robot; also show the fraction of robots at goal
     header = ["method", *[f"worst {alpha_label(a)}" for a in ALPHAS], "held-out"]
+    header += ["robots at goal (random)", "robots at goal (held-out)"] if multi else []
     rows = []
     for label, entry in results["methods"].items():
         held_cell = "" if entry["held_out"] is None else f"{entry['held_out']['mean']:.3f}"
-        rows.append([label, *[f"{entry['worst_alpha'][str(a)]:.3f}" for a in ALPHAS], held_cell])
+        row = [label, *[f"{entry['worst_alpha'][str(a)]:.3f}" for a in ALPHAS], held_cell]
+        if multi:
+            row += [f"{entry['robots_at_goal']:.3f}",
+                    "" if entry["held_out"] is None else f"{entry['held_out']['robots_at_goal']:.3f}"]
+        rows.append(row)
     table = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
                        *["| " + " | ".join(row) + " |" for row in rows]])
     caption = (f"Success rate: worst α of {args.levels} random solvable {env_cfg.world} levels (levels chosen on pass "
@@ -209,8 +217,9 @@ def compare_main(argv: list[str] | None = None) -> dict:
         writer = csv.writer(handle)
         writer.writerow(header)
         for label, entry in results["methods"].items():  # full precision here; the markdown table rounds
-            writer.writerow([label, *[entry["worst_alpha"][str(a)] for a in ALPHAS],
-                             "" if entry["held_out"] is None else entry["held_out"]["mean"]])
+            held_entry = entry["held_out"] or {}
+            writer.writerow([label, *[entry["worst_alpha"][str(a)] for a in ALPHAS], held_entry.get("mean", ""),
+                             *([entry["robots_at_goal"], held_entry.get("robots_at_goal", "")] if multi else [])])
     (out / "compare.md").write_text(table + "\n\n" + caption + ("" if held_note is None else f" ({held_note})") + "\n")
     curves = {label: {float(a): v for a, v in e["worst_alpha"].items()} for label, e in results["methods"].items()}
     plot_worst_alpha(curves, out / "worst_alpha.png", title=f"{env_cfg.world}: {args.levels} solvable levels")

@@ -19,7 +19,8 @@ from .worlds import build_env, draw_row_fn, with_memory
 @torch.no_grad()
 def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | None = None, seed: int = 0,
                  deterministic: bool = False, device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
-    """First-episode outcome of every (level, attempt) pair: success, return, length; arrays ``[L, attempts]``."""
+    """First-episode outcome of every (level, attempt) pair: success (every robot reached its goal), the
+    fraction of robots at their goal, return, length; arrays ``[L, attempts]``."""
     n_levels = levels.batch_size[0]
     base = build_env(module.env_cfg, device, seed=seed, num_envs=n_levels * attempts, random_levels=False)
     base.set_levels(levels.repeat_interleave(attempts, dim=0).to(device))
@@ -30,6 +31,7 @@ def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | N
     n = base.num_envs
     finished = torch.zeros(n, dtype=torch.bool, device=device)
     success = torch.zeros(n, dtype=torch.bool, device=device)
+    robots = torch.zeros(n, device=device)  # fraction of robots that reached their goal
     ret = torch.zeros(n, device=device)
     length = torch.zeros(n, device=device)
     max_steps = base.cfg.max_steps
@@ -41,13 +43,16 @@ def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | N
         ret += nxt["agents", "reward"][..., 0].mean(-1) * live
         length += live.float()
         done = nxt["done"][:, 0] & live
-        success |= done & nxt["agents", "reached_goal"][..., 0].all(-1)
+        reached = nxt["agents", "reached_goal"][..., 0]  # [n, A]
+        success |= done & reached.all(-1)
+        robots = torch.where(done, reached.float().mean(-1), robots)
         finished |= done
         if bool(finished.all()):
             break
         td = env.step_mdp(td) if hasattr(env, "step_mdp") else nxt
     shape = (n_levels, attempts)
-    return {"success": success.view(shape).cpu().numpy(), "return": ret.view(shape).cpu().numpy(),
+    return {"success": success.view(shape).cpu().numpy(), "robots_at_goal": robots.view(shape).cpu().numpy(),
+            "return": ret.view(shape).cpu().numpy(),
             "length": length.view(shape).cpu().numpy()}
 
 

@@ -76,13 +76,15 @@ def evaluate_protocol(module, levels: TensorDict, attempts: int, seed: int, devi
     """Two independent passes of ``attempts`` rollouts per level; per-level rates ``[L]``, worst-α, mean success.
 
     Returns ``pass_one`` and ``pass_two`` (success rate per level, ``[L]`` arrays), ``worst_alpha``
-    (α → success, see :func:`worst_alpha`) and ``mean_success`` (over both passes).
+    (α → success, see :func:`worst_alpha`), ``mean_success`` and ``robots_at_goal`` (the mean fraction
+    of robots that reached their goal; equals the success rate with one robot), both over both passes.
     """
-    first = run_attempts(module, levels, attempts, seed=seed, device=device)["success"]  # [L, attempts]
-    second = run_attempts(module, levels, attempts, seed=seed + PASS_TWO_SEED_OFFSET, device=device)["success"]
-    pass_one, pass_two = first.mean(axis=1), second.mean(axis=1)  # [L]
+    first = run_attempts(module, levels, attempts, seed=seed, device=device)  # [L, attempts] arrays
+    second = run_attempts(module, levels, attempts, seed=seed + PASS_TWO_SEED_OFFSET, device=device)
+    pass_one, pass_two = first["success"].mean(axis=1), second["success"].mean(axis=1)  # [L]
+    robots = (first["robots_at_goal"].mean() + second["robots_at_goal"].mean()) / 2
     return {"pass_one": pass_one, "pass_two": pass_two, "worst_alpha": worst_alpha(pass_one, pass_two, alphas),
-            "mean_success": float((pass_one.mean() + pass_two.mean()) / 2)}
+            "mean_success": float((pass_one.mean() + pass_two.mean()) / 2), "robots_at_goal": float(robots)}
 
 
 def alpha_label(alpha: float) -> str:
