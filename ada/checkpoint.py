@@ -39,6 +39,16 @@ class RunCheckpoint(ModelCheckpoint):
         self.dirpath = str(checkpoint_dir(trainer.default_root_dir))
         super().setup(trainer, pl_module, stage)
 
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        """Periodic saves, plus the final iteration's (so ``last.ckpt`` is the trained model, not an older one)."""
+        final = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        if final and not self._should_skip_saving_checkpoint(trainer):
+            candidates = self._monitor_candidates(trainer)
+            self._save_topk_checkpoint(trainer, candidates)
+            self._save_last_checkpoint(trainer, candidates)
+            return
+        super().on_train_epoch_end(trainer, pl_module)
+
 
 def checkpoint_dir(root: str | os.PathLike) -> Path:
     """Where a run keeps its checkpoints."""

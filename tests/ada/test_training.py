@@ -72,6 +72,16 @@ def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
 
 
 @pytest.mark.xdist_group("training")
+def test_last_checkpoint_holds_the_final_iteration_between_periodic_saves(tmp_path):
+    module = train(tiny(tmp_path / "run", "--trainer.max_epochs", "5", "--checkpoint_every", "3"))
+    saved = load_module(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert not (tmp_path / "run" / "checkpoints" / "iter00001.ckpt").exists()  # saves every 3 iterations only
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 4
+    for key, value in params(module).items():
+        assert torch.equal(saved.model.state_dict()[key], value), key
+
+
+@pytest.mark.xdist_group("training")
 def test_checkpoint_from_incompatible_config_is_refused(tmp_path):
     train(tiny(tmp_path / "run", "--trainer.max_epochs", "1"))
     with pytest.raises(CheckpointMismatchError, match="policy.hidden"):
