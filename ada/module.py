@@ -183,10 +183,10 @@ class PPOModule(LightningModule):
         self.lr_schedulers().step()
         frames = self.frames_per_iteration * self.trainer.world_size
         self.env_steps += frames
-        episodes, episode_return = self._episode_stats(data)
+        episodes, episode_return, episode_success = self._episode_stats(data)
         if sampler is not None:
             t3 = time.perf_counter()
-            curriculum_log.update(sampler.update(self._level_stats(data, seq, episode_return)))
+            curriculum_log.update(sampler.update(self._level_stats(data, seq, episode_return, episode_success)))
             t_curriculum += time.perf_counter() - t3
             curriculum_log["perf/curriculum_share"] = t_curriculum / (t2 - t0 + t_curriculum)
         log = dict(sync_dist=True, on_step=False, on_epoch=True, batch_size=1)
@@ -205,14 +205,13 @@ class PPOModule(LightningModule):
         for k, v in curriculum_log.items():
             self.log(k, float(v), **log)
 
-    def _level_stats(self, data: TensorDictBase, seq: dict[str, torch.Tensor], episode_return: torch.Tensor) -> LevelStats:
+    def _level_stats(self, data: TensorDictBase, seq: dict[str, torch.Tensor], episode_return: torch.Tensor,
+                     success: torch.Tensor) -> LevelStats:
         """Per-level sums of this rollout for the curriculum (robots averaged per env step)."""
         n, t = data.batch_size
         per_env = lambda x: x.view(n, self.num_agents, t).mean(1)  # [N·A, T] -> [N, T]
-        done = data.get(("next", "done"))[..., 0]
-        success = data.get(("next", "agents", "reached_goal"))[..., 0].all(-1) & done
         return LevelStats.from_rollout(data.get(LEVEL_ID)[..., 0], per_env(seq["advantage"]), per_env(seq["value"]),
-                                       done, success, episode_return)
+                                       data.get(("next", "done"))[..., 0], success, episode_return)
 
     def _sequences(self, data: TensorDictBase) -> dict[str, torch.Tensor]:
         """Fold robots into the batch (``[N, T, A, ...] -> [N·A, T, ...]``) and add advantages and targets."""
@@ -280,9 +279,10 @@ class PPOModule(LightningModule):
                 updates += 1
         return {k: v / updates for k, v in sums.items()}
 
-    def _episode_stats(self, data: TensorDictBase) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
-        """(sum, count) of returns, lengths and successes of episodes that ended in this rollout, and each
-        finished episode's return at its last step ``[N, T]`` (0 elsewhere)."""
+    def _episode_stats(self, data: TensorDictBase) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], torch.Tensor,
+                                                             torch.Tensor]:
+        """(sum, count) of returns, lengths and successes of episodes that ended in this rollout, plus each
+        finished episode's return and success at its last step ``[N, T]`` (0 / False elsewhere)."""
         rt = self.rt
         reward = data.get(("next", "agents", "reward"))[..., 0].mean(-1)  # [N, T]
         done = data.get(("next", "done"))[..., 0]  # [N, T]
@@ -301,7 +301,7 @@ class PPOModule(LightningModule):
             rt.running_length *= ~d
         count = done.sum()
         stats = {"return": (ret_sum, count), "length": (len_sum, count), "success": (success.sum().float(), count)}
-        return stats, episode_return
+        return stats, episode_return, success
 
     # ------------------------------------------------------------------ non-finite guard
     def _check_finite(self, data: TensorDictBase, key: tuple, name: str) -> None:
