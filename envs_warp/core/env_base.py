@@ -64,6 +64,7 @@ class WarpEnv(EnvBase):
 
     batch_locked = True
     level_schema: LevelSchema
+    random_levels: bool = False  # rows without an assigned level draw the world's random level at reset
 
     def __init__(self, num_envs: int, device: torch.device | str = "cpu", seed: int = 0) -> None:
         if num_envs < 1:
@@ -158,7 +159,7 @@ class WarpEnv(EnvBase):
         mask = self._reset_mask(tensordict)
         if self.level_source is not None:
             self.level_source(self, mask)
-        if getattr(self, "random_levels", False):  # rows without an assigned level draw a random one
+        if self.random_levels:  # rows without an assigned level draw a random one
             fresh = mask & ~self.level_pending
             self.level_id.copy_(torch.where(fresh, random_level_tag(self.rng_seed, self.rng_counter), self.level_id))
         self._reset_rows(mask)

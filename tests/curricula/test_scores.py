@@ -111,3 +111,12 @@ def test_level_stats_merge_equals_stats_of_the_concatenated_rollouts():
     whole = LevelStats.from_rollout(*[torch.cat([p[i] for p in parts], 1) for i in range(6)])
     for name in ("level_id", "steps", "pos_advantage", "episodes", "successes", "max_return"):
         assert torch.allclose(getattr(merged, name).float(), getattr(whole, name).float()), name
+
+
+def test_tag_kinds_separate_random_replay_new_and_untracked_levels():
+    from curricula.tags import EXTERNAL, NEW, RANDOM, REPLAY, make_tags, tag_kind, tag_serial
+
+    serial = torch.tensor([0, 5, 2**40])
+    assert (tag_kind(make_tags(REPLAY, serial)) == REPLAY).all()
+    assert torch.equal(tag_serial(make_tags(NEW, serial)), serial)
+    assert tag_kind(torch.tensor([-1, -(2**62), 0, 7])).tolist() == [RANDOM, RANDOM, EXTERNAL, EXTERNAL]
