@@ -66,13 +66,17 @@ def test_plr_trains_on_physics2d_bank_levels(tmp_path):
     assert module.rt.sampler.buffer.size() > 0
 
 
-def test_ddp_ranks_keep_identical_curriculum_buffers(tmp_path):
+@pytest.mark.parametrize("method", ["sfl", "accel"])
+def test_ddp_ranks_keep_identical_curriculum_buffers(tmp_path, method):
     probe = ROOT / "tests" / "ada" / "ddp_probe.py"
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [sys.executable, str(probe), str(out), *tiny(tmp_path / "ddp", "accel", "--trainer.max_epochs", "5",
+    # small open rooms: the untrained policy succeeds sometimes, so SFL's buffer is not empty
+    rooms = '{"map_width": 7, "map_height": 7, "fill": 0.0, "max_steps": 40, "max_goal_dist": 3.0}'
+    cmd = [sys.executable, str(probe), str(out), *tiny(tmp_path / "ddp", method, "--trainer.max_epochs", "5",
            "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
-           "--model.curriculum.plr.replay_prob", "0.8")]
+           "--model.curriculum.plr.replay_prob", "0.8", "--model.curriculum.sfl.trials", "6",
+           "--model.env.overrides", rooms)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(cmd, cwd=ROOT, check=True, env=env, timeout=600, capture_output=True)
     a, b = torch.load(out / "curriculum_rank0.pt"), torch.load(out / "curriculum_rank1.pt")
@@ -81,5 +85,6 @@ def test_ddp_ranks_keep_identical_curriculum_buffers(tmp_path):
         assert torch.equal(a["buffer"][name], b["buffer"][name]), f"buffer {name} differs between ranks"
     for key in a["buffer"]["levels"]:
         assert torch.equal(a["buffer"]["levels"][key], b["buffer"]["levels"][key]), key
-    assert torch.equal(a["table_serial"], b["table_serial"]) and a["generation"] == b["generation"] > 0
+    if method == "accel":
+        assert torch.equal(a["table_serial"], b["table_serial"]) and a["generation"] == b["generation"] > 0
     assert not torch.equal(a["rng"], b["rng"]), "ranks should draw their own resets"
