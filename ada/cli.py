@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from .artifacts import RunArtifacts
 from .checkpoint import AtomicCheckpointIO, RunCheckpoint, last_checkpoint
@@ -24,6 +24,7 @@ from curricula import CurriculumConfig
 
 from .config import EnvConfig, PPOConfig
 from .module import PPOModule
+from .run_logs import ResumableCSVLogger
 
 
 class AdaCLI(LightningCLI):
@@ -58,7 +59,11 @@ def train(argv: list[str] | None = None) -> PPOModule:
     )
     trainer, model = cli.trainer, cli.model
     root = Path(trainer.default_root_dir)
-    trainer.loggers = [CSVLogger(root, name="logs", version=0), TensorBoardLogger(root, name="tb", version=0)]
+    ckpt = last_checkpoint(root)
+    resume_epoch = None if ckpt is None else torch.load(ckpt, map_location="cpu", weights_only=False).get("epoch")
+    warnings.filterwarnings("ignore", message=".*Previous log files in this directory will be deleted.*")
+    trainer.loggers = [ResumableCSVLogger(root, name="logs", version=0, resume_epoch=resume_epoch),
+                       TensorBoardLogger(root, name="tb", version=0)]
     trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, type(trainer.checkpoint_callback))]
     trainer.callbacks.append(RunCheckpoint(every=cli.config["checkpoint_every"]))
     if cli.config["artifacts"]:
@@ -68,7 +73,6 @@ def train(argv: list[str] | None = None) -> PPOModule:
     trainer.strategy.checkpoint_io = AtomicCheckpointIO()
     if trainer.fit_loop.max_epochs in (None, -1, 1000):  # not set by the user: derive from the env-step budget
         trainer.fit_loop.max_epochs = model.num_iterations(trainer.world_size)
-    ckpt = last_checkpoint(root)
     if ckpt is not None and trainer.global_rank == 0:
         print(f"resuming from {ckpt}", file=sys.stderr)
     trainer.fit(model, ckpt_path=str(ckpt) if ckpt else None)

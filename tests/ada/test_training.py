@@ -1,6 +1,7 @@
 """End-to-end training: resume equals an uninterrupted run, refusals, the non-finite guard, learning."""
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -36,6 +37,9 @@ def test_stopped_and_resumed_run_matches_uninterrupted_run_exactly(tmp_path):
     assert (tmp_path / "split" / "checkpoints" / "last.ckpt").is_file()
     resumed = train(tiny(tmp_path / "split", "--trainer.max_epochs", "6"))
     assert int(resumed.env_steps) == 6 * 16 * 16
+    with open(tmp_path / "split" / "logs" / "version_0" / "metrics.csv", newline="") as handle:
+        logged = [int(float(row["epoch"])) for row in csv.DictReader(handle)]
+    assert logged == list(range(6)), "the resumed run's metrics log lost or repeated iterations"
     for key, value in params(resumed).items():
         assert torch.equal(value, full[key]), f"{key} differs after resume"
 
