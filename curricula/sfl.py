@@ -22,7 +22,7 @@ class SFLConfig:
     trials: int = 4
     buffer_size: int = 128
     refresh_every: int = 10
-    buffer_ratio: float = 0.5  # share of resets that replay a buffer level (the rest: fresh random levels)
+    buffer_ratio: float = 0.5  # share of resets that replay a full buffer (scaled down while it holds fewer levels)
 
     def __post_init__(self) -> None:
         if min(self.num_candidates, self.trials, self.buffer_size, self.refresh_every) < 1:
@@ -32,7 +32,11 @@ class SFLConfig:
 
 
 class SFLSampler(LevelSampler):
-    """Periodically re-scores fresh candidates with the current policy; resets mix buffer and random levels."""
+    """Periodically re-scores fresh candidates with the current policy; resets mix buffer and random levels.
+
+    Only levels with positive learnability enter the buffer; the share of resets that replay it is
+    ``buffer_ratio`` scaled by how full it is, so a buffer of a few levels is not over-replayed.
+    """
 
     name = "sfl"
 
@@ -42,6 +46,7 @@ class SFLSampler(LevelSampler):
         self.buffer: LevelBuffer | None = None
         self.refreshes = 0
         self.ready = False
+        self.replay_share = 0.0  # buffer_ratio × the buffer's filled fraction
 
     def bind(self, context) -> None:
         super().bind(context)
@@ -68,6 +73,8 @@ class SFLSampler(LevelSampler):
         top = top[: min(cfg.buffer_size, int(keep.sum()))]
         self.buffer.replace_all(cand[top], score[top], clock=self.refreshes)
         self.ready = top.numel() > 0
+        # a buffer with few learnable levels is replayed less: one level must not take half of all resets
+        self.replay_share = cfg.buffer_ratio * top.numel() / cfg.buffer_size
         return {"curriculum/candidates_solvable": float(ok.float().mean()),
                 "curriculum/candidate_success": float(p.mean()) if p.numel() else 0.0,
                 "curriculum/buffer_size": float(top.numel()),
@@ -78,7 +85,7 @@ class SFLSampler(LevelSampler):
         if not self.ready:
             return None
         n, dev = mask.numel(), mask.device
-        use = uniform(self.rng, n, dev) < self.cfg.buffer_ratio
+        use = uniform(self.rng, n, dev) < self.replay_share
         idx = draw(_normalise(torch.ones_like(self.buffer.score), self.buffer.valid), uniform(self.rng, n, dev))
         return LevelDraw(self.buffer.levels[idx], make_tags(REPLAY, self.buffer.uid[idx]), use)
 
@@ -89,9 +96,9 @@ class SFLSampler(LevelSampler):
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "buffer": self.buffer.state_dict(), "refreshes": self.refreshes,
-                "ready": self.ready}
+                "ready": self.ready, "replay_share": self.replay_share}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.buffer.load_state_dict(state["buffer"])
-        self.refreshes, self.ready = state["refreshes"], state["ready"]
+        self.refreshes, self.ready, self.replay_share = state["refreshes"], state["ready"], state["replay_share"]

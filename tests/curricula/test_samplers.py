@@ -49,6 +49,21 @@ def test_sfl_mixes_buffer_and_fresh_levels_at_the_configured_ratio():
     assert (slots >= 0).all() and torch.equal(env.levels["p"][replay], sfl.buffer.levels["p"][slots])
 
 
+def test_sfl_replays_a_partly_filled_buffer_less_often():
+    ctx = SyntheticContext()
+    p = torch.zeros(100)
+    p[:5] = 0.5  # only 5 learnable candidates for a 20-level buffer
+    ctx.random_levels = lambda n, seed: make_levels(p)
+    sfl = SFLSampler(SFLConfig(num_candidates=100, trials=32, buffer_size=20, buffer_ratio=0.8), OFF)
+    sfl.bind(ctx)
+    sfl.before_rollout(0)
+    assert sfl.buffer.size() == 5
+    env = RecordingEnv(ctx, 20_000)
+    env.reset(sfl, torch.ones(20_000, dtype=torch.bool))
+    share = (tag_kind(env.level_id) == REPLAY).float().mean().item()
+    assert abs(share - 0.8 * 5 / 20) < 0.02
+
+
 def test_sfl_skips_unsolvable_and_noop_solved_candidates():
     ctx = SyntheticContext()
     cand = make_levels(torch.full((40,), 0.5), noop=torch.arange(40) % 4 == 0, solvable=torch.arange(40) % 4 != 1)
