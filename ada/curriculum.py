@@ -37,7 +37,7 @@ class WorldContext:
         """The world's solvability check."""
         return solvable_mask(self.env_cfg, levels).to(self.device)
 
-    def success_rates(self, levels: TensorDict, trials: int) -> torch.Tensor:
+    def success_rates(self, levels: TensorDict, trials: int, seed: int) -> torch.Tensor:
         """``[n]`` success of the current (stochastic) policy over ``trials`` episodes per level.
 
         Each rank plays the levels ``rank::world_size``; the rates are gathered so every rank holds all.
@@ -46,7 +46,7 @@ class WorldContext:
         mine = torch.arange(self.rank, n, self.world_size, device=self.device)
         rate = torch.zeros(n, device=self.device)
         if mine.numel():
-            rate[mine] = self._attempts(levels[mine], trials).float().mean(-1)
+            rate[mine] = self._attempts(levels[mine], trials, seed=seed + 7919 * self.rank).float().mean(-1)
         if self.world_size > 1:
             rate = torch.stack([r.to(self.device) for r in self.gather(rate.cpu())]).sum(0)
         return rate
@@ -56,14 +56,14 @@ class WorldContext:
         n = levels.batch_size[0]
         probe = with_memory(build_env(self.env_cfg, self.device, seed=0, num_envs=n, random_levels=False),
                             self.module.model.carried_memory_shape())
-        return self._attempts(levels, 1, policy=scripted_policy("noop", probe))[:, 0]
+        return self._attempts(levels, 1, seed=0, policy=scripted_policy("noop", probe))[:, 0]
 
-    def _attempts(self, levels: TensorDict, trials: int, policy=None) -> torch.Tensor:
+    def _attempts(self, levels: TensorDict, trials: int, seed: int, policy=None) -> torch.Tensor:
         """``[n, trials]`` bool successes (the model is put back in training mode afterwards)."""
         model = self.module.model
         was_training = model.training
         try:
-            out = run_attempts(self.module, levels, trials, policy=policy, seed=self.rank, device=self.device)
+            out = run_attempts(self.module, levels, trials, policy=policy, seed=seed, device=self.device)
         finally:
             model.train(was_training)
         return torch.as_tensor(out["success"], device=self.device)

@@ -20,7 +20,19 @@ from .worlds import build_env, draw_row_fn, with_memory
 def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | None = None, seed: int = 0,
                  deterministic: bool = False, device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
     """First-episode outcome of every (level, attempt) pair: success (every robot reached its goal), the
-    fraction of robots at their goal, return, length; arrays ``[L, attempts]``."""
+    fraction of robots at their goal, return, length; arrays ``[L, attempts]``.
+
+    Reproducible from ``seed`` (actions are sampled from a forked RNG seeded with it; the caller's
+    random streams are left as they were).
+    """
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        return _run_attempts(module, levels, attempts, policy, seed, deterministic, device)
+
+
+def _run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | None, seed: int,
+                  deterministic: bool, device: torch.device) -> dict[str, np.ndarray]:
     n_levels = levels.batch_size[0]
     base = build_env(module.env_cfg, device, seed=seed, num_envs=n_levels * attempts, random_levels=False)
     base.set_levels(levels.repeat_interleave(attempts, dim=0).to(device))

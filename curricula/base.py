@@ -38,8 +38,9 @@ class CurriculumContext(Protocol):
     def solvable(self, levels: TensorDict) -> torch.Tensor:
         """``[n]`` bool: the world's solvability check."""
 
-    def success_rates(self, levels: TensorDict, trials: int) -> torch.Tensor:
-        """``[n]`` success rate of the current policy over ``trials`` episodes per level (same on every rank)."""
+    def success_rates(self, levels: TensorDict, trials: int, seed: int) -> torch.Tensor:
+        """``[n]`` success rate of the current policy over ``trials`` episodes per level (reproducible from
+        ``seed``; the same on every rank)."""
 
     def noop_solved(self, levels: TensorDict) -> torch.Tensor:
         """``[n]`` bool: the do-nothing policy solves the level."""

@@ -64,7 +64,7 @@ class SFLSampler(LevelSampler):
         self.refreshes += 1
         ok = ctx.solvable(cand)
         cand = cand[ok]
-        p = ctx.success_rates(cand, cfg.trials)
+        p = ctx.success_rates(cand, cfg.trials, seed=self.seed * 1_000_003 + 7 * self.refreshes + 5)
         score = learnability(p)
         weight, _ = noop_weights(self.noop, ctx, cand)
         score = score * weight

@@ -112,7 +112,11 @@ def test_context_success_rates_of_the_noop_like_untrained_policy_are_rates_in_un
     module = lidarnav_module(num_envs=8)
     env = build_env(module.env_cfg, "cpu", seed=0)
     ctx = WorldContext(module, env, torch.device("cpu"))
-    rates = ctx.success_rates(random_levels(module.env_cfg, 6, seed=1), trials=3)
+    levels = random_levels(module.env_cfg, 6, seed=1)
+    before = torch.get_rng_state()
+    rates = ctx.success_rates(levels, trials=3, seed=11)
+    assert torch.equal(torch.get_rng_state(), before), "evaluation consumed the training RNG stream"
+    assert torch.equal(rates, ctx.success_rates(levels, trials=3, seed=11))  # reproducible from its seed
     assert rates.shape == (6,) and ((rates >= 0) & (rates <= 1)).all()
     assert torch.allclose(rates * 3, (rates * 3).round())  # k successes out of 3 trials
     assert module.model.training  # evaluation put the model back in training mode
