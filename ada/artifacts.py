@@ -64,5 +64,5 @@ class RunArtifacts(Callback):
         from .evaluate import agent_gif
         from .worlds import has_pictures
 
-        if has_pictures(pl_module.env_cfg.world):
+        if has_pictures(pl_module.env_cfg):
             agent_gif(pl_module, root / "plots" / "agent.gif")

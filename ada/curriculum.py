@@ -8,7 +8,7 @@ import torch.distributed as dist
 from tensordict import TensorDict
 
 from .evaluate import run_attempts
-from .worlds import build_env, mutate_levels, random_levels, scripted_policy, solvable_mask, with_memory
+from .worlds import build_env, mutate_levels, noop_solved, random_levels, scripted_policy, solvable_mask, with_memory
 
 
 class WorldContext:
@@ -52,7 +52,10 @@ class WorldContext:
         return rate
 
     def noop_solved(self, levels: TensorDict) -> torch.Tensor:
-        """``[n]`` bool: one episode of the do-nothing policy reaches the goal."""
+        """``[n]`` bool: one episode of the do-nothing policy reaches the goal (the world's own check if it has one)."""
+        own = noop_solved(self.env_cfg, levels)
+        if own is not None:
+            return own.to(self.device)
         n = levels.batch_size[0]
         probe = with_memory(build_env(self.env_cfg, self.device, seed=0, num_envs=n, random_levels=False),
                             self.module.model.carried_memory_shape())

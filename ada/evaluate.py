@@ -13,7 +13,7 @@ from tensordict import TensorDict
 from envs_warp.core.render import save_video
 
 from .policy import RolloutPolicy
-from .worlds import build_env, draw_row_fn, with_memory
+from .worlds import agent_positions, build_env, draw_row_fn, episode_limit, success_key, with_memory
 
 
 @torch.no_grad()
@@ -46,8 +46,8 @@ def _run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | 
     robots = torch.zeros(n, device=device)  # fraction of robots that reached their goal
     ret = torch.zeros(n, device=device)
     length = torch.zeros(n, device=device)
-    max_steps = base.cfg.max_steps
-    for _ in range(max_steps):
+    success_at = ("next", *success_key(module.env_cfg))
+    for _ in range(episode_limit(module.env_cfg)):
         td = act(td)
         td = env.step(td)
         nxt = td["next"]
@@ -55,7 +55,7 @@ def _run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | 
         ret += nxt["agents", "reward"][..., 0].mean(-1) * live
         length += live.float()
         done = nxt["done"][:, 0] & live
-        reached = nxt["agents", "reached_goal"][..., 0]  # [n, A]
+        reached = td.get(success_at)[..., 0]  # [n, A]
         success |= done & reached.all(-1)
         robots = torch.where(done, reached.float().mean(-1), robots)
         finished |= done
@@ -99,16 +99,22 @@ def level_gif(module, level: TensorDict, path: str | Path, policy: Callable | No
     env = with_memory(base, module.model.carried_memory_shape())
     model = module.model.to("cpu").eval()
     act = policy or RolloutPolicy(model, deterministic=deterministic)
-    draw = draw_row_fn(module.env_cfg.world)
+    draw = draw_row_fn(module.env_cfg)
     td = env.reset()
-    a = base.num_agents if hasattr(base, "num_agents") else base.cfg.num_agents
-    trails = [[base.pos[0, i].numpy().copy()] for i in range(a)]
-    frames = [draw(base, 0, trails=[np.array(t) for t in trails])]
-    for _ in range(base.cfg.max_steps):
+    trails: list[np.ndarray] = []  # [A, 2] [m] robot positions per frame (none if the world gives no positions)
+
+    def frame() -> np.ndarray:
+        pos = agent_positions(module.env_cfg, base)
+        if pos is None:
+            return draw(base, 0)
+        trails.append(pos[0].cpu().numpy().copy())
+        path = np.stack(trails, axis=1)  # [A, T, 2]
+        return draw(base, 0, trails=list(path))
+
+    frames = [frame()]
+    for _ in range(episode_limit(module.env_cfg)):
         td = env.step(act(td))
-        for i in range(a):
-            trails[i].append(base.pos[0, i].numpy().copy())
-        frames.append(draw(base, 0, trails=[np.array(t) for t in trails]))
+        frames.append(frame())
         if bool(td["next", "done"].any()):
             break
         td = env.step_mdp(td)

@@ -1,4 +1,4 @@
-"""Summary of a finished run: the agent's held-out success next to the baselines', as Markdown."""
+"""Summary of a finished run: the agent's held-out success next to every evaluated baseline's, as Markdown."""
 from __future__ import annotations
 
 import json
@@ -7,22 +7,25 @@ from pathlib import Path
 
 
 def report(run_dir: str | Path) -> str:
-    """Markdown table of per-level success for agent, random and turn-to-goal (whichever were evaluated)."""
+    """Markdown table of per-level success: ``eval/results.json`` (the agent) then every ``results_<policy>.json``."""
     eval_dir = Path(run_dir) / "eval"
-    columns = {"agent": "results.json", "random": "results_random.json", "turn_to_goal": "results_turn_to_goal.json"}
-    tables = {name: {r["level"]: r for r in json.loads((eval_dir / f).read_text())}
-              for name, f in columns.items() if (eval_dir / f).is_file()}
+    files = sorted(eval_dir.glob("results*.json"), key=lambda p: (p.stem != "results", p.stem))
+    tables = {("agent" if f.stem == "results" else f.stem.removeprefix("results_")):
+              {r["level"]: r for r in json.loads(f.read_text())} for f in files}
     if not tables:
         raise FileNotFoundError(f"no evaluation results under {eval_dir}")
     levels = list(next(iter(tables.values())))
     lines = ["| level | " + " | ".join(f"{n} success" for n in tables) + " |",
              "|---|" + "---|" * len(tables)]
     for level in levels:
-        lines.append(f"| {level} | " + " | ".join(f"{tables[n][level]['success_rate']:.2f}" for n in tables) + " |")
+        cells = [f"{tables[n][level]['success_rate']:.2f}" if level in tables[n] else "" for n in tables]
+        lines.append(f"| {level} | " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     (eval_dir / "summary.md").write_text(text + "\n")
     return text
 
 
 if __name__ == "__main__":
-    print(report(sys.argv[1] if len(sys.argv) > 1 else "runs/lidarnav_gru"))
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m ada.report RUN_DIR")
+    print(report(sys.argv[1]))

@@ -1,35 +1,34 @@
-"""The worlds ``ada`` can train in: build their envs and describe their observations and actions."""
+"""The training side's view of a world: every call goes through the world's ``World`` descriptor.
+
+Nothing here names a world. ``EnvConfig.world`` is a registered name (``lidarnav``, ``physics2d``, a
+world of an installed distribution's ``ada.worlds`` entry point) or a ``"some.module:WORLD"`` reference;
+see :mod:`envs_warp.core.world` for the contract and the capabilities.
+"""
 from __future__ import annotations
 
-import dataclasses
+from typing import Callable
 
 import torch
 from tensordict import TensorDict
 from torchrl.data import Composite, Unbounded
 from torchrl.envs import Compose, EnvBase, InitTracker, TensorDictPrimer, TransformedEnv
 
+from envs_warp.core.world import World, WorldError, get_world
 from models.actor_critic import ActionSpace
 
 from .config import EnvConfig
 
 MEMORY_KEY = ("agents", "memory")
 
+__all__ = ["MEMORY_KEY", "World", "WorldError", "get_world", "world_of", "world_config", "build_env", "with_memory",
+           "agents_of", "describe", "episode_limit", "held_out_levels", "read_level_file", "has_pictures",
+           "draw_row_fn", "agent_positions", "scripted_policy", "random_levels", "solvable_mask", "mutate_levels",
+           "noop_solved"]
 
-def _config_class(world: str):
-    """The world's config dataclass."""
-    if world == "lidarnav":
-        from envs_warp.lidarnav.config import LidarNavConfig
 
-        return LidarNavConfig
-    if world == "physics2d":
-        from envs_warp.physics2d.env import Physics2DEnvConfig
-
-        return Physics2DEnvConfig
-    if world == "memory_cue":
-        from .memory_cue import MemoryCueConfig
-
-        return MemoryCueConfig
-    raise ValueError(f"env.world: unknown world {world!r} (known: lidarnav, physics2d, memory_cue)")
+def world_of(cfg: EnvConfig) -> World:
+    """The checked ``World`` that ``cfg.world`` names."""
+    return get_world(cfg.world)
 
 
 def world_config(cfg: EnvConfig):
@@ -37,39 +36,14 @@ def world_config(cfg: EnvConfig):
 
     A nested dataclass field (e.g. physics2d's ``physics``) takes a dict of its own fields.
     """
-    cls = _config_class(cfg.world)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(cfg.overrides) - set(fields))
-    if unknown:
-        raise ValueError(f"env.overrides: unknown {cfg.world} field(s) {unknown}")
-    default = cls()
-    values = {}
-    for name, value in cfg.overrides.items():
-        current = getattr(default, name)
-        if isinstance(value, dict) and dataclasses.is_dataclass(current):
-            value = dataclasses.replace(current, **value)
-        values[name] = value
-    return cls(**values)
+    return world_of(cfg).make_config(cfg.overrides)
 
 
 def build_env(cfg: EnvConfig, device: torch.device | str, seed: int, num_envs: int | None = None,
               random_levels: bool = True) -> EnvBase:
     """The world's batched env (no transforms)."""
-    wcfg = world_config(cfg)
-    n = num_envs or cfg.num_envs
-    if cfg.world == "lidarnav":
-        from envs_warp.lidarnav.env import LidarNavEnv
-
-        return LidarNavEnv(wcfg, num_envs=n, device=device, seed=seed, random_levels=random_levels)
-    if cfg.world == "physics2d":
-        from envs_warp.physics2d.env import Physics2DEnv
-
-        return Physics2DEnv(wcfg, num_envs=n, device=device, seed=seed, random_levels=random_levels)
-    if cfg.world == "memory_cue":  # a pure-torch fixture for memory cores; it has no levels
-        from .memory_cue import MemoryCueEnv
-
-        return MemoryCueEnv(wcfg, num_envs=n, device=device, seed=seed)
-    raise ValueError(f"unknown world {cfg.world!r}")
+    world = world_of(cfg)
+    return world.build(world.make_config(cfg.overrides), num_envs or cfg.num_envs, device, seed, random_levels)
 
 
 def with_memory(env: EnvBase, memory_shape: tuple[int, ...]) -> TransformedEnv:
@@ -88,52 +62,71 @@ def agents_of(env: EnvBase) -> int:
 
 
 def describe(cfg: EnvConfig) -> tuple[int, ActionSpace, int]:
-    """(observation size, action space, robots per env) of a world, from a one-env instance."""
-    env = build_env(cfg, "cpu", seed=0, num_envs=1)
-    obs_dim = env.observation_spec["agents", "observation"].shape[-1]
-    spec = env.full_action_spec["agents", "action"]
+    """(observation size, action space, robots per env) of a world, from its config (no env is built)."""
+    world = world_of(cfg)
+    specs = world.specs(world.make_config(cfg.overrides), 1, "cpu")
+    obs = specs["observation"]["agents", "observation"]
+    spec = specs["action"]["agents", "action"]
     if spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "nvec"):
         action = ActionSpace(kind="multi_discrete", nvec=[int(k) for k in spec.nvec.reshape(-1, spec.nvec.shape[-1])[0]])
     elif spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "n"):
         action = ActionSpace(kind="discrete", n=int(spec.n))
     else:
         action = ActionSpace(kind="continuous", low=spec.space.low[0, 0].tolist(), high=spec.space.high[0, 0].tolist())
-    return obs_dim, action, agents_of(env)
+    return obs.shape[-1], action, specs["action"]["agents"].shape[1]
 
 
-def held_out_levels(cfg: EnvConfig):
+def episode_limit(cfg: EnvConfig) -> int:
+    """Steps after which the world truncates an episode."""
+    world = world_of(cfg)
+    return world.episode_limit(world.make_config(cfg.overrides))
+
+
+def success_key(cfg: EnvConfig) -> tuple[str, ...]:
+    """The ``[N, A, 1]`` bool key that says a robot succeeded."""
+    return tuple(world_of(cfg).success_key)
+
+
+def held_out_levels(cfg: EnvConfig) -> tuple[TensorDict, list[str]]:
     """The world's hand-designed evaluation levels that fit the config: (levels ``[L]``, names)."""
-    if cfg.world == "lidarnav":
-        from envs_warp.lidarnav.levels import load_test_maps
-
-        return load_test_maps(world_config(cfg))
-    if cfg.world == "physics2d":
-        from envs_warp.physics2d.kinetix_format import kinetix_eval_levels
-
-        return kinetix_eval_levels(world_config(cfg).size)
-    raise ValueError(f"world {cfg.world!r} has no held-out levels")
+    world = world_of(cfg)
+    world.require("held_out_levels", "evaluating on held-out levels")
+    return world.held_out_levels(world.make_config(cfg.overrides))
 
 
-def has_pictures(world: str) -> bool:
+def read_level_file(cfg: EnvConfig, path: str) -> tuple[TensorDict, list[str]]:
+    """Levels ``[L]`` and names from a level file of the world (its own formats, or its schema's JSON/safetensors)."""
+    world = world_of(cfg)
+    world.require("levels", f"reading the level file {path}")
+    wcfg = world.make_config(cfg.overrides)
+    if world.read_levels is not None:
+        return world.read_levels(wcfg, path)
+    probe = world.build(wcfg, 1, "cpu", 0, random_levels=False)
+    return probe.level_schema.load_with_names(path)
+
+
+def has_pictures(cfg_or_world: EnvConfig | str) -> bool:
     """Whether the world has level records and a renderer (so GIFs of the agent can be drawn)."""
-    return world in ("lidarnav", "physics2d")
+    world = get_world(cfg_or_world if isinstance(cfg_or_world, str) else cfg_or_world.world)
+    return world.has_levels and world.draw_row is not None
 
 
-def draw_row_fn(world: str):
+def draw_row_fn(cfg_or_world: EnvConfig | str) -> Callable:
     """The world's ``draw_row(env, row, trails=...)`` picture function."""
-    if world == "lidarnav":
-        from envs_warp.lidarnav.render import draw_row
-
-        return draw_row
-    if world == "physics2d":
-        from envs_warp.physics2d.render import draw_row
-
-        return draw_row
-    raise ValueError(f"world {world!r} has no renderer")
+    world = get_world(cfg_or_world if isinstance(cfg_or_world, str) else cfg_or_world.world)
+    world.require("renderer", "drawing pictures of the agent")
+    return world.draw_row
 
 
-def scripted_policy(name: str, env: EnvBase):
-    """A baseline policy by name: ``random``, ``noop`` (physics2d) or ``turn_to_goal`` (lidarnav)."""
+def agent_positions(cfg: EnvConfig, env: EnvBase) -> torch.Tensor | None:
+    """``[N, A, 2]`` [m] robot positions of a raw env for GIF trails, or None if the world gives none."""
+    world = world_of(cfg)
+    return None if world.agent_positions is None else world.agent_positions(env)
+
+
+def scripted_policy(name: str, env: EnvBase, cfg: EnvConfig | None = None) -> Callable:
+    """A baseline policy by name: ``random`` and ``noop`` for every world, or one of the world's own baselines."""
+    base = env.base_env if hasattr(env, "base_env") else env
     if name == "random":
         spec = env.full_action_spec
 
@@ -142,58 +135,61 @@ def scripted_policy(name: str, env: EnvBase):
             return td
 
         return random_policy
-    if name == "turn_to_goal":
-        from envs_warp.lidarnav.policies import TurnToGoal
-
-        return TurnToGoal(env.base_env.cfg if hasattr(env, "base_env") else env.cfg)
     if name == "noop":
-        base = env.base_env if hasattr(env, "base_env") else env
+        if not hasattr(base, "noop_action"):
+            raise WorldError(f"{type(base).__name__} has no noop_action(), which the 'noop' policy needs")
 
         def noop_policy(td):
             td.set(("agents", "action"), base.noop_action())
             return td
 
         return noop_policy
-    raise ValueError(f"unknown scripted policy {name!r} (random, noop, turn_to_goal)")
+    world = world_of(cfg) if cfg is not None else None
+    known = ["random", "noop", *(world.baselines if world is not None else [])]
+    if world is None or name not in world.baselines:
+        raise WorldError(f"unknown scripted policy {name!r}; this world has: {', '.join(known)}")
+    return world.baselines[name](world.make_config(cfg.overrides), base)
+
+
+def baseline_names(cfg: EnvConfig) -> list[str]:
+    """Scripted baselines of the world, after ``random``."""
+    return ["random", *world_of(cfg).baselines]
 
 
 def random_levels(cfg: EnvConfig, n: int, seed: int, device: torch.device | str = "cpu") -> TensorDict:
-    """``n`` levels ``[n]`` from the world's random level distribution, reproducible from ``seed``.
-
-    lidarnav: the device generator the env's resets use. physics2d: the generator its level bank is
-    drawn from (a ``seed`` other than ``bank_seed`` gives levels outside the training bank).
-    """
-    wcfg = world_config(cfg)
-    if cfg.world == "lidarnav":
-        from envs_warp.lidarnav.levels import LevelGenerator
-
-        return LevelGenerator(wcfg, device).generate(n, seed=seed)
-    if cfg.world == "physics2d":
-        from envs_warp.physics2d.generator import generate_levels
-
-        return generate_levels(wcfg.size, n, seed=seed, cfg=wcfg.generator, device=device)
-    raise ValueError(f"world {cfg.world!r} has no levels")
+    """``n`` levels ``[n]`` from the world's random level distribution, reproducible from ``seed``."""
+    world = world_of(cfg)
+    world.require("random_levels", "sampling random levels")
+    return world.random_levels(world.make_config(cfg.overrides), n, seed, device)
 
 
 def solvable_mask(cfg: EnvConfig, levels: TensorDict) -> torch.Tensor:
-    """``[n]`` bool: the world's solvability check (lidarnav: a grid path for every robot; physics2d: none, all True)."""
-    if cfg.world == "lidarnav":
-        from envs_warp.lidarnav.levels import LevelGenerator
-
-        return LevelGenerator(world_config(cfg), levels.device).solvable(levels)
-    if cfg.world == "physics2d":
+    """``[n]`` bool: the world's solvability check (all True for a world that declares none)."""
+    world = world_of(cfg)
+    if world.solvable is None:
         return torch.ones(levels.batch_size[0], dtype=torch.bool, device=levels.device)
-    raise ValueError(f"world {cfg.world!r} has no levels")
+    return world.solvable(world.make_config(cfg.overrides), levels)
 
 
 def mutate_levels(cfg: EnvConfig, levels: TensorDict, generator: torch.Generator, num_edits: int) -> TensorDict:
     """Children ``[n]`` of ``levels`` ``[n]`` with ``num_edits`` random world-specific edits each (ACCEL)."""
-    if cfg.world == "lidarnav":
-        from envs_warp.lidarnav.mutations import mutate_levels as mutate
+    world = world_of(cfg)
+    world.require("mutate", "ACCEL")
+    return world.mutate(world.make_config(cfg.overrides), levels, generator, num_edits)
 
-        return mutate(levels, world_config(cfg), generator, num_edits=num_edits)
-    if cfg.world == "physics2d":
-        from envs_warp.physics2d.mutations import mutate_levels as mutate
 
-        return mutate(levels, generator, num_edits=num_edits)
-    raise ValueError(f"world {cfg.world!r} has no level mutations")
+def noop_solved(cfg: EnvConfig, levels: TensorDict) -> torch.Tensor | None:
+    """``[n]`` bool from the world's own no-op solve check, or None when the world has none (roll ``noop_action``)."""
+    world = world_of(cfg)
+    world.require("noop", "the no-op filter")
+    if world.noop_solved is None:
+        return None
+    return world.noop_solved(world.make_config(cfg.overrides), levels)
+
+
+def require_for_run(cfg: EnvConfig, needs: dict[str, str]) -> None:
+    """Raise before training if the world lacks a capability the run will use (``{capability: purpose}``)."""
+    world = world_of(cfg)
+    for capability, purpose in needs.items():
+        world.require(capability, purpose)
+

@@ -23,7 +23,7 @@ from typing import Callable
 
 import torch
 from tensordict import TensorDict, TensorDictBase
-from torchrl.data import Unbounded
+from torchrl.data import Composite, Unbounded
 from torchrl.envs import EnvBase
 
 from .launch import RowLauncher
@@ -196,6 +196,20 @@ class WarpEnv(EnvBase):
         return flag.reshape(self.num_envs, -1).any(-1)
 
     # ------------------------------------------------------------------ world API
+    @classmethod
+    def make_specs(cls, cfg, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
+        """``{"observation", "action", "reward", "done"}`` specs of batch ``[num_envs]`` for ``cfg``.
+
+        This default builds a level-less instance to read them; worlds override it to derive the specs
+        from the config alone (the registry calls it to size policies without building an env).
+        """
+        env = cls(cfg, num_envs=num_envs, device=device, seed=0, random_levels=False)
+        observation = env.observation_spec.clone()
+        if LEVEL_ID in observation.keys():
+            del observation[LEVEL_ID]
+        return {"observation": observation, "action": env.action_spec.clone(), "reward": env.reward_spec.clone(),
+                "done": env.done_spec.clone()}
+
     @abstractmethod
     def _reset_rows(self, mask: torch.Tensor) -> None:
         """Reset the rows where ``mask`` (``[N]`` bool) is set to the start of their level."""

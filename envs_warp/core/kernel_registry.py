@@ -1,4 +1,7 @@
-"""Every Warp kernel module of the project, so tools can compile them all ahead of time."""
+"""Every Warp kernel module of every discoverable world, so tools can compile them all ahead of time.
+
+Worlds declare their kernel modules in their ``World`` (``kernel_modules``); nothing here names a world.
+"""
 from __future__ import annotations
 
 import importlib
@@ -7,18 +10,18 @@ from pathlib import Path
 import warp as wp
 
 from .warp_runtime import init_warp
+from .world import all_worlds
 
-# One entry per world (and per shared kernel file); a new world adds its kernels module here.
-KERNEL_MODULES: tuple[str, ...] = (
-    "envs_warp.lidarnav.kernels",
-    "envs_warp.physics2d.kernels",
-)
+
+def kernel_module_names() -> list[str]:
+    """Names of the kernel modules of every discoverable world (sorted, without duplicates)."""
+    return sorted({name for world in all_worlds() for name in world.kernel_modules})
 
 
 def kernel_modules() -> list:
-    """Import and return every registered kernel module."""
+    """Import and return every world's kernel modules."""
     init_warp()
-    return [importlib.import_module(name) for name in KERNEL_MODULES]
+    return [importlib.import_module(name) for name in kernel_module_names()]
 
 
 def warm_kernels(device: str = "cpu") -> None:

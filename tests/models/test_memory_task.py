@@ -8,7 +8,7 @@ import torch
 from torchrl.envs.utils import step_mdp
 
 from ada.cli import train
-from ada.memory_cue import MemoryCueConfig, MemoryCueEnv
+from envs_warp.memory_cue import MemoryCueConfig, MemoryCueEnv
 from ada.module import PPOModule
 from ada.policy import RolloutPolicy
 from ada.worlds import with_memory

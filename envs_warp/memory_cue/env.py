@@ -34,7 +34,13 @@ class MemoryCueConfig:
 
     @property
     def obs_dim(self) -> int:
+        """Observation length: cue one-hot, time fraction, last-step flag."""
         return self.num_cues + 2
+
+    @property
+    def max_steps(self) -> int:
+        """Episode limit (the corridor's length)."""
+        return self.length
 
 
 def _hash(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -63,16 +69,26 @@ class MemoryCueEnv(EnvBase):
         self.step_count = torch.zeros(n, dtype=torch.int64, device=dev)  # [N]
         self.cue = torch.zeros(n, a, dtype=torch.int64, device=dev)  # [N, A]
         self._set_seed(seed)
+        specs = self.make_specs(self.cfg, n, dev)
+        self.observation_spec, self.action_spec = specs["observation"], specs["action"]
+        self.reward_spec, self.done_spec = specs["reward"], specs["done"]
+
+    @classmethod
+    def make_specs(cls, cfg: MemoryCueConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
+        """observation/action/reward/done specs of batch ``[num_envs]`` for ``cfg``."""
+        n, a, dev = num_envs, cfg.num_agents, torch.device(device)
         flag = lambda shape: Categorical(2, shape=shape, dtype=torch.bool, device=dev)
-        self.observation_spec = Composite(
-            {AGENTS: Composite(observation=Unbounded(shape=(n, a, self.cfg.obs_dim), device=dev),
-                               reached_goal=flag((n, a, 1)), shape=(n, a))}, shape=(n,))
-        self.action_spec = Composite(
-            {AGENTS: Composite(action=Categorical(self.cfg.num_cues, shape=(n, a), dtype=torch.int64, device=dev),
-                               shape=(n, a))}, shape=(n,))
-        self.reward_spec = Composite({AGENTS: Composite(reward=Unbounded(shape=(n, a, 1), device=dev), shape=(n, a))},
-                                     shape=(n,))
-        self.done_spec = Composite(done=flag((n, 1)), terminated=flag((n, 1)), truncated=flag((n, 1)), shape=(n,))
+        return {
+            "observation": Composite(
+                {AGENTS: Composite(observation=Unbounded(shape=(n, a, cfg.obs_dim), device=dev),
+                                   reached_goal=flag((n, a, 1)), shape=(n, a))}, shape=(n,)),
+            "action": Composite(
+                {AGENTS: Composite(action=Categorical(cfg.num_cues, shape=(n, a), dtype=torch.int64, device=dev),
+                                   shape=(n, a))}, shape=(n,)),
+            "reward": Composite({AGENTS: Composite(reward=Unbounded(shape=(n, a, 1), device=dev), shape=(n, a))},
+                                shape=(n,)),
+            "done": Composite(done=flag((n, 1)), terminated=flag((n, 1)), truncated=flag((n, 1)), shape=(n,)),
+        }
 
     # ------------------------------------------------------------------ state (exact resume)
     def runtime_state(self) -> dict[str, torch.Tensor]:
