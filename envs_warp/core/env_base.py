@@ -122,6 +122,10 @@ class WarpEnv(EnvBase):
         self.level_pending.logical_or_(mask)
         self.level_id.copy_(torch.where(mask, ids, self.level_id))
 
+    def current_levels(self) -> TensorDict:
+        """The level record every row is running ``[N]`` (worlds that keep levels elsewhere override this)."""
+        return self.levels
+
     @abstractmethod
     def random_levels_from_tags(self, tags: torch.Tensor) -> TensorDict:
         """The world's random levels ``[k]`` named by negative tags ``[k]`` (exactly as a reset drew them)."""

@@ -69,6 +69,7 @@ class World:
     kernel_modules: tuple[str, ...] = ()  # modules holding the world's Warp kernels (AOT compile, warm-up)
     success_key: tuple[str, ...] = ("agents", "reached_goal")  # [N, A, 1] bool: this robot succeeded
     description: str = ""
+    smoke_overrides: Mapping[str, Any] = field(default_factory=dict)  # config fields for seconds-long runs (tests)
     # ---- optional capabilities (None: the world does not provide it)
     random_levels: Callable[[Any, int, int, Any], TensorDict] | None = None  # (cfg, n, seed, device) -> [n]
     held_out_levels: Callable[[Any], tuple[TensorDict, list[str]]] | None = None  # cfg -> (levels [L], names)
@@ -160,9 +161,13 @@ def check_world(world: Any, origin: str = "") -> World:
 
     if not (isinstance(world.env, type) and issubclass(world.env, EnvBase)):
         problems.append("env must be a torchrl EnvBase subclass")
-    elif not callable(getattr(world.env, "make_specs", None)):
-        problems.append("env must have a classmethod make_specs(cfg, num_envs, device) -> "
-                        "{'observation', 'action', 'reward', 'done'} (specs without building an env)")
+    else:
+        if not callable(getattr(world.env, "make_specs", None)):
+            problems.append("env must have a classmethod make_specs(cfg, num_envs, device) -> "
+                            "{'observation', 'action', 'reward', 'done'} (specs without building an env)")
+        for method in ("runtime_state", "load_runtime_state"):
+            if not callable(getattr(world.env, method, None)):
+                problems.append(f"env must have {method}() (its live per-row tensors, for exact resume)")
     if problems:
         raise WorldError(f"world {world.name!r}{where} breaks the World contract: " + "; ".join(problems))
     try:

@@ -39,5 +39,6 @@ WORLD = World(
     mutate=_mutate,
     draw_row=draw_row,
     agent_positions=lambda env: env.pos,
+    smoke_overrides={"max_steps": 24},
     baselines={"turn_to_goal": lambda cfg, env: TurnToGoal(cfg)},
 )

@@ -45,5 +45,6 @@ WORLD = World(
     draw_row=draw_row,
     agent_positions=lambda env: env.pos,  # [N, 1, 2] [m] the green body
     read_levels=_read_levels,
+    smoke_overrides={"size": "s", "bank_size": 16, "max_steps": 16},
     noop_solved=lambda cfg, levels: noop_solved(levels, cfg.size, cfg.max_steps, levels.device),
 )
