@@ -35,6 +35,21 @@ class CurriculumConfig:
             raise ValueError(f"curriculum: unknown field(s) {unknown}")
         return cls(**{k: kinds[k](**v) if k in kinds else v for k, v in data.items()})
 
+    def required_capabilities(self) -> dict[str, str]:
+        """``{world capability: why}`` this curriculum asks of the world (checked before training starts)."""
+        needs: dict[str, str] = {}
+        if self.method != "uniform" or self.noop_filter.enabled:
+            needs["levels"] = f"curriculum.method {self.method!r}"
+        if self.method == "sfl" or (self.method == "uniform" and self.noop_filter.enabled):
+            needs["random_levels"] = f"curriculum.method {self.method!r} (it draws candidate levels)"
+        if self.method in ("plr", "accel"):
+            needs["levels_from_tags"] = f"curriculum.method {self.method!r} (it stores the random levels it scores)"
+        if self.method == "accel":
+            needs["mutate"] = "curriculum.method 'accel' (it mutates buffer levels)"
+        if self.noop_filter.enabled:
+            needs["noop"] = "curriculum.noop_filter"
+        return needs
+
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"curriculum.method must be one of {METHODS}, got {self.method!r}")

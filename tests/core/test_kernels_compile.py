@@ -20,7 +20,7 @@ def _modules_defining_kernels() -> set[str]:
 
 
 def test_every_module_with_warp_kernels_is_declared_by_its_world():
-    declared = set(kernel_module_names())
+    declared = {name for name in kernel_module_names() if name.startswith("envs_warp.")}  # outside worlds too
     on_disk = _modules_defining_kernels()
     assert on_disk, "no kernel modules found under envs_warp"
     assert on_disk <= declared, f"kernel modules no World declares: {sorted(on_disk - declared)}"

@@ -158,3 +158,19 @@ def test_a_world_breaking_the_contract_is_refused_with_what_is_missing():
         check_world(World(name="broken", config=MemoryCueConfig, env=NoSpecs))
     with pytest.raises(WorldError, match="success"):
         check_world(World(name="broken", config=MemoryCueConfig, env=MemoryCueEnv, success_key=("agents", "success")))
+
+
+@pytest.mark.parametrize("name", [n for n in WORLDS if get_world(n).draw_row is not None])
+def test_every_world_with_a_renderer_draws_an_agent_gif(name, tmp_path):
+    from PIL import Image
+
+    from ada.evaluate import level_gif
+    from ada.module import PPOModule
+
+    world = get_world(name)
+    module = PPOModule(env=EnvConfig(world=name, num_envs=2, overrides=dict(world.smoke_overrides)))
+    env = build_env(module.env_cfg, "cpu", seed=0, num_envs=1)
+    env.reset()
+    path = level_gif(module, env.current_levels()[:1], tmp_path / f"{name}.gif")
+    with Image.open(path) as gif:
+        assert gif.n_frames > 1 and gif.size[0] > 8
