@@ -1,4 +1,4 @@
-"""Compile time of every physics2d Warp kernel module: cold (empty kernel cache) and cached load, each in a fresh process.
+"""Compile time of the physics2d Warp kernel modules: cold (empty kernel cache) and cached load, in fresh processes.
 
     python benchmarks/physics2d_compile.py [--device cpu] [--out results/physics2d_compile.json]
 

@@ -322,3 +322,6 @@ def narrow_phase(
             contacts_inout.acc_n[env, k, s] = 0.0
             contacts_inout.acc_t[env, k, s] = 0.0
         contacts_inout.active[env, k, s] = hit
+
+
+__all__ = ["compute_bounds", "narrow_phase"]

@@ -33,10 +33,10 @@ from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbo
 from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
 from ..core.levels import LevelSchema
 from . import observations, task
-from .observations import JOINT_FEATURES, SHAPE_FEATURES, THRUSTER_FEATURES, flat_layout
 from .generator import GeneratorConfig, filtered_levels, generate_levels
 from .level_load import level_arrays
 from .levels import Physics2DCapacity, capacity, level_schema, pad_levels
+from .observations import JOINT_FEATURES, SHAPE_FEATURES, THRUSTER_FEATURES, flat_layout
 from .simulator import Physics2DConfig, Physics2DSim
 from .types import TaskParams
 

@@ -23,7 +23,7 @@ wp.set_module_options({"enable_backward": False})
 
 
 def warp_dtype(spec: LevelFieldSpec):
-    """Warp element type of a level field: ``wp.vec2`` (float 2-vectors), ``wp.bool``, ``wp.int32`` or ``wp.float32``."""
+    """Warp element type of a level field: ``wp.vec2`` (float 2-vectors), ``wp.bool``, ``wp.int32``, ``wp.float32``."""
     if spec.dtype == torch.bool:
         return wp.bool
     if spec.dtype == torch.int32:
@@ -195,3 +195,6 @@ def load_levels(
     green_blue_out[env] = 0
     green_red_out[env] = 0
     label_groups(joints_out, env, model_out)
+
+
+__all__ = ["LevelArrays", "level_arrays", "load_levels"]

@@ -3,8 +3,9 @@
 ``LEVEL_TABLE`` is the one source of truth of the level record. ``levels.level_schema`` (validation,
 level files, empty batches), the Warp struct the kernels read (``level_load.LevelArrays``) and the
 simulator's level-loaded arrays (``levels.simulator_arrays``) all derive from it, so adding a field
-is one row here plus the kernel code that reads it. This module imports only torch, so the kernel
-modules can build their struct from it cheaply.
+is one row here plus the kernel code that loads and reads it (``level_load.copy_level`` and the stage
+that uses it). This module imports only torch, so the kernel modules can build their struct from it
+cheaply.
 """
 from __future__ import annotations
 

@@ -292,3 +292,6 @@ def observations(
     for t in range(thrusters.body.shape[1]):
         thruster_observation(params, env, t, model, thrusters, thrusters_out, thruster_index_out, thruster_mask_out,
                              flat_out)
+
+
+__all__ = ["JOINT_FEATURES", "SHAPE_FEATURES", "THRUSTER_FEATURES", "flat_layout", "observations"]

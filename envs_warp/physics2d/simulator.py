@@ -2,7 +2,7 @@
 
 State lives in torch tensors owned by ``Physics2DSim``; Warp sees them through views made once
 with ``wp.from_torch``. The arrays a reset loads level fields into are allocated from
-``levels.LEVEL_TABLE``. A step is ``substeps`` x (``collision``: bounds, narrow phase; ``solver``:
+``level_table.LEVEL_TABLE``. A step is ``substeps`` x (``collision``: bounds, narrow phase; ``solver``:
 one substep) launches, with no host synchronisation, so it can be captured in a CUDA graph; a reset
 is one ``level_load`` launch.
 """

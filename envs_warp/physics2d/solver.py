@@ -308,3 +308,6 @@ def solve_substep(
                     gr = 1
         green_blue_out[env] = gb
         green_red_out[env] = gr
+
+
+__all__ = ["solve_substep"]

@@ -155,3 +155,7 @@ def step_outputs(
     truncated_out[env] = truncated
     reached_out[env] = gb
     crashed_out[env] = gr
+
+
+__all__ = ["ACTION_CONTINUOUS", "ACTION_DISCRETE", "ACTION_MULTI_DISCRETE", "actions_to_controls", "sample_bank_rows",
+           "step_outputs"]

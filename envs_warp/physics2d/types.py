@@ -125,13 +125,13 @@ class TaskParams:
 
     max_steps: int
     dense_reward_scale: float  # reward per metre the green-blue distance shrinks
-    action_mode: int  # ACTION_CONTINUOUS / ACTION_DISCRETE / ACTION_MULTI_DISCRETE
+    action_mode: int  # task.ACTION_CONTINUOUS / ACTION_DISCRETE / ACTION_MULTI_DISCRETE
     motor_channels: int
     thruster_channels: int
     gravity_y: float  # [m/s^2]
     flat_joint_offset: int  # start of the joint block in the flat observation
     flat_thruster_offset: int  # start of the thruster block
-    flat_dim: int
+    flat_dim: int  # length of the flat observation (observations.flat_layout)
 
 
 # ------------------------------------------------------------------------------------- 2D math
@@ -151,3 +151,7 @@ def cross2(a: wp.vec2, b: wp.vec2) -> float:
 def cross_sv(w: float, r: wp.vec2) -> wp.vec2:
     """Angular velocity ``w`` crossed with plane vector ``r``."""
     return wp.vec2(-w * r[1], w * r[0])
+
+
+__all__ = ["BodyModel", "BodyState", "Contacts", "JointImpulses", "JointModel", "SolverParams", "TaskParams",
+           "ThrusterModel", "cross2", "cross_sv", "rotate"]
