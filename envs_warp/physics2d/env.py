@@ -32,12 +32,16 @@ from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbo
 
 from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
 from ..core.levels import LevelSchema
-from . import kernels as K
+from . import observations, task
 from .generator import GeneratorConfig, filtered_levels, generate_levels
+from .level_load import level_arrays
 from .levels import Physics2DCapacity, capacity, level_schema, pad_levels
-from .simulator import Physics2DConfig, Physics2DSim, level_arrays
+from .observations import JOINT_FEATURES, SHAPE_FEATURES, THRUSTER_FEATURES, flat_layout
+from .simulator import Physics2DConfig, Physics2DSim
+from .types import TaskParams
 
-ACTION_TYPES = {"continuous": 0, "discrete": 1, "multi_discrete": 2}
+ACTION_TYPES = {"continuous": task.ACTION_CONTINUOUS, "discrete": task.ACTION_DISCRETE,
+                "multi_discrete": task.ACTION_MULTI_DISCRETE}  # TaskParams.action_mode of each action type
 
 
 @dataclass
@@ -84,8 +88,7 @@ class Physics2DEnvConfig:
     def flat_obs_dim(self) -> int:
         """Length of the flat observation."""
         c = self.cap
-        nb = c.bodies
-        return (nb - 3) * 27 + c.joints * (22 + 2 * nb) + c.thrusters * (8 + nb) + 1
+        return flat_layout(c.bodies, c.joints, c.thrusters)[2]
 
 
 class Physics2DEnv(WarpEnv):
@@ -135,17 +138,15 @@ class Physics2DEnv(WarpEnv):
             bank = pad_levels(bank, self.cap)
         return bank.to(self.device).contiguous()
 
-    def _task_params(self) -> "K.TaskParams":
+    def _task_params(self) -> TaskParams:
         c, cfg = self.cap, self.cfg
         nb = c.bodies
-        p = K.TaskParams()
+        p = TaskParams()
         p.max_steps, p.dense_reward_scale = cfg.max_steps, cfg.dense_reward_scale
         p.action_mode = ACTION_TYPES[cfg.action_type]
         p.motor_channels, p.thruster_channels = c.motor_channels, c.thruster_channels
         p.gravity_y = float(cfg.physics.gravity[1])
-        p.flat_joint_offset = (nb - 3) * 27
-        p.flat_thruster_offset = p.flat_joint_offset + c.joints * (22 + 2 * nb)
-        p.flat_dim = cfg.flat_obs_dim
+        p.flat_joint_offset, p.flat_thruster_offset, p.flat_dim = flat_layout(nb, c.joints, c.thrusters)
         return p
 
     def _alloc_state(self) -> None:
@@ -172,12 +173,12 @@ class Physics2DEnv(WarpEnv):
         # observation buffers (scratch: _observe returns clones of them)
         self._obs = {
             "observation": torch.zeros(n, D, **f32),  # [N, D]
-            "shapes": torch.zeros(n, nb, 27, **f32),  # [N, NB, 27]
+            "shapes": torch.zeros(n, nb, SHAPE_FEATURES, **f32),  # [N, NB, 27]
             "shape_mask": torch.zeros(n, nb, **b),  # [N, NB]
-            "joints": torch.zeros(n, 2 * J, 22, **f32),  # [N, 2J, 22]
+            "joints": torch.zeros(n, 2 * J, JOINT_FEATURES, **f32),  # [N, 2J, 22]
             "joint_index": torch.zeros(n, 2 * J, 2, **i64),  # [N, 2J, 2]
             "joint_mask": torch.zeros(n, 2 * J, **b),  # [N, 2J]
-            "thrusters": torch.zeros(n, T, 8, **f32),  # [N, T, 8]
+            "thrusters": torch.zeros(n, T, THRUSTER_FEATURES, **f32),  # [N, T, 8]
             "thruster_index": torch.zeros(n, T, **i64),  # [N, T]
             "thruster_mask": torch.zeros(n, T, **b),  # [N, T]
         }
@@ -197,7 +198,24 @@ class Physics2DEnv(WarpEnv):
         )
 
     def _make_specs(self) -> None:
-        n, c, cfg, dev = self.num_envs, self.cap, self.cfg, self.device
+        specs = self.make_specs(self.cfg, self.num_envs, self.device)
+        self.observation_spec = specs["observation"]
+        self.action_spec = specs["action"]
+        self.reward_spec = specs["reward"]
+        self.done_spec = specs["done"]
+
+    @classmethod
+    def make_specs(cls, cfg: Physics2DEnvConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
+        """observation/action/reward/done specs with batch [num_envs] for ``cfg``, without building an env.
+
+        Examples:
+            >>> specs = Physics2DEnv.make_specs(Physics2DEnvConfig(size="s"), 3, "cpu")
+            >>> specs["observation"]["agents", "observation"].shape  # [N, A, D]
+            torch.Size([3, 1, 160])
+            >>> specs["action"]["agents", "action"].shape  # multi-discrete: 4 motors, 2 thrusters
+            torch.Size([3, 1, 6])
+        """
+        n, c, dev = num_envs, cfg.cap, torch.device(device)
         nb, J, T = c.bodies, c.joints, c.thrusters
         width = c.motor_channels + c.thruster_channels
         if cfg.action_type == "continuous":
@@ -213,34 +231,39 @@ class Physics2DEnv(WarpEnv):
         mask = lambda k: Categorical(2, shape=(n, 1, k), dtype=torch.bool, device=dev)  # noqa: E731
         feats = lambda *s: Unbounded(shape=(n, 1, *s), dtype=torch.float32, device=dev)  # noqa: E731
         entities = Composite(
-            shapes=feats(nb, 27), shape_mask=mask(nb),
-            joints=feats(2 * J, 22), joint_mask=mask(2 * J),
+            shapes=feats(nb, SHAPE_FEATURES), shape_mask=mask(nb),
+            joints=feats(2 * J, JOINT_FEATURES), joint_mask=mask(2 * J),
             joint_index=Bounded(0, nb - 1, shape=(n, 1, 2 * J, 2), dtype=torch.int64, device=dev),
-            thrusters=feats(T, 8), thruster_mask=mask(T),
+            thrusters=feats(T, THRUSTER_FEATURES), thruster_mask=mask(T),
             thruster_index=Bounded(0, nb - 1, shape=(n, 1, T), dtype=torch.int64, device=dev),
-            shape=(n, 1),
+            shape=(n, 1), device=dev,
         )
-        self.observation_spec = Composite(
+        observation = Composite(
             {AGENTS: Composite(
                 observation=feats(cfg.flat_obs_dim), entities=entities, reached_goal=flag(), crashed=flag(),
-                shape=(n, 1),
+                shape=(n, 1), device=dev,
             )},
-            shape=(n,),
+            shape=(n,), device=dev,
         )
-        self.action_spec = Composite({AGENTS: Composite(action=action, shape=(n, 1))}, shape=(n,))
-        self.reward_spec = Composite(
-            {AGENTS: Composite(reward=Unbounded(shape=(n, 1, 1), dtype=torch.float32, device=dev), shape=(n, 1))},
-            shape=(n,),
+        reward = Composite(
+            {AGENTS: Composite(reward=Unbounded(shape=(n, 1, 1), dtype=torch.float32, device=dev), shape=(n, 1),
+                               device=dev)},
+            shape=(n,), device=dev,
         )
         done = lambda: Categorical(2, shape=(n, 1), dtype=torch.bool, device=dev)  # noqa: E731
-        self.done_spec = Composite(done=done(), terminated=done(), truncated=done(), shape=(n,))
+        return {
+            "observation": observation,
+            "action": Composite({AGENTS: Composite(action=action, shape=(n, 1), device=dev)}, shape=(n,), device=dev),
+            "reward": reward,
+            "done": Composite(done=done(), terminated=done(), truncated=done(), shape=(n,), device=dev),
+        }
 
     # ------------------------------------------------------------------ world API
     def _reset_rows(self, mask: torch.Tensor) -> None:
         s, launch = self._wp, self.sim.launch
         if self.random_levels:
             self._rows_mask.copy_(mask & ~self.level_pending)  # [N] rows that draw a bank level
-            launch(K.sample_bank_rows, (),
+            launch(task.sample_bank_rows, (),
                    inputs=[s["rng_seed"], s["rng_counter"], s["rows"], self.bank.batch_size[0]],
                    outputs=[s["bank_index"]])
             self.bank_index.masked_fill_(mask & self.level_pending, -1)
@@ -262,10 +285,10 @@ class Physics2DEnv(WarpEnv):
         else:
             self._action_int[:, : action.shape[-1] if action.dim() == 3 else 1].copy_(
                 action.reshape(self.num_envs, -1))
-        launch(K.actions_to_controls, (), inputs=[self.params, s["action_int"], s["action_float"]],
+        launch(task.actions_to_controls, (), inputs=[self.params, s["action_int"], s["action_float"]],
                outputs=[s["motor"], s["thruster"]])
         self.sim.step()
-        launch(K.step_outputs, (), inputs=[self.params, s["model"], s["state"], s["green_blue"], s["green_red"]],
+        launch(task.step_outputs, (), inputs=[self.params, s["model"], s["state"], s["green_blue"], s["green_red"]],
                outputs=[s["step_count"], s["last_distance"], s["reward"], s["terminated"], s["truncated"],
                         s["reached"], s["crashed"]])
 
@@ -274,9 +297,9 @@ class Physics2DEnv(WarpEnv):
         # reset the other rows still hold their last step's observation); the returned tensors are clones.
         n, dev = self.num_envs, self.device
         s = self._wp
-        self.sim.launch(K.observations, (),
-                        inputs=[self.params, s["obs_rows"], s["model"], s["state"], s["density"], s["joints"],
-                                s["thrusters"]],
+        self.sim.launch(observations.observations, (),
+                        inputs=[self.params, s["model"], s["density"], s["joints"], s["thrusters"], s["obs_rows"],
+                                s["state"]],
                         outputs=[s["o_shapes"], s["o_shape_mask"], s["o_joints"], s["o_joint_index"],
                                  s["o_joint_mask"], s["o_thrusters"], s["o_thruster_index"], s["o_thruster_mask"],
                                  s["o_flat"]])
@@ -339,7 +362,7 @@ class Physics2DEnv(WarpEnv):
         k = tags.numel()
         index = torch.zeros(k, dtype=torch.int32, device=self.device)
         rows = torch.ones(k, dtype=torch.bool, device=self.device)
-        wp.launch(K.sample_bank_rows, dim=k, device=self.wp_device,
+        wp.launch(task.sample_bank_rows, dim=k, device=self.wp_device,
                   inputs=[wp.from_torch(seed.contiguous()), wp.from_torch(counter.contiguous()),
                           wp.from_torch(rows, dtype=wp.bool), self.bank.batch_size[0]],
                   outputs=[wp.from_torch(index)])

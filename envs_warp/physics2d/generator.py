@@ -7,13 +7,15 @@ both), then for every remaining shape slot a connected shape, a free shape or no
 thrusters, and a random green/blue swap. A new shape is placed at the least-overlapping of a few
 proposals. Generation runs on the host once, to fill a level bank; it never runs inside ``step``.
 
-``noop_solved`` rolls a do-nothing policy on a batch of levels and reports the levels it solves
-(green touches blue before red and before the step limit), so banks and curricula can drop them.
+``noop_solved`` plays the do-nothing policy on a batch of levels and reports the levels it solves
+(green touches blue before red and before the step limit); it is the world's one no-op check, used
+by the bank filter ``filtered_levels`` and by the curricula, so both can drop those levels.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,6 +35,9 @@ from .levels import (
     empty_levels,
     finalize_levels,
 )
+
+if TYPE_CHECKING:
+    from .env import Physics2DEnvConfig
 
 
 @dataclass(frozen=True)
@@ -322,27 +327,52 @@ def generate_levels(
 
 def noop_solved(
     levels: TensorDict,
-    size: str | Physics2DCapacity | None = None,
-    steps: int = 256,
-    device: torch.device | str = "cpu",
+    cfg_or_size: Physics2DEnvConfig | str | Physics2DCapacity | None = None,
+    steps: int | None = None,
+    device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """``[B]`` bool: levels where doing nothing makes green touch blue (first outcome +1) within ``steps``."""
-    from .simulator import Physics2DSim
+    """``[n]`` bool: levels whose first episode under the do-nothing policy ends with green touching blue.
 
-    cap = capacity(size) if size is not None else _capacity_of(levels)
+    The world's one no-op check: the level bank's filter (``filtered_levels``) and the curricula's
+    no-op filter both use it. It plays the episode ``Physics2DEnv`` would with ``noop_action()``
+    (motors off, thrusters off), directly on a ``Physics2DSim``: the episode ends at the first step
+    where green touched blue (solved) or red (not solved; red wins a tie), or where an active body's
+    state became non-finite (not solved), or after ``steps`` steps (not solved).
+
+    ``cfg_or_size``: a ``Physics2DEnvConfig`` (its size, ``physics`` and ``max_steps``), a size name
+    or capacity (default physics, 256 steps), or None (the capacity the batch's shapes name).
+    ``steps`` overrides the episode length; ``device`` (default: the levels') runs the rollout, and
+    the result lives there.
+    """
+    from .simulator import Physics2DConfig, Physics2DSim
+
+    physics, max_steps = Physics2DConfig(), 256
+    if cfg_or_size is None:
+        cap = _capacity_of(levels)
+    elif isinstance(cfg_or_size, (str, Physics2DCapacity)):
+        cap = capacity(cfg_or_size)
+    else:  # a Physics2DEnvConfig
+        cap, physics, max_steps = cfg_or_size.cap, cfg_or_size.physics, cfg_or_size.max_steps
+    steps = max_steps if steps is None else steps
+    device = levels.device if device is None else torch.device(device)
     n = levels.batch_size[0]
-    sim = Physics2DSim(cap, n, device=device)
+    sim = Physics2DSim(cap, n, device=device, config=physics)
     sim.reset(levels.to(device))
-    zero_m = torch.zeros(n, cap.motor_channels, device=device)
-    zero_t = torch.zeros(n, cap.thruster_channels, device=device)
+    zero_m = torch.zeros(n, cap.motor_channels, device=device)  # [n, M] motors off
+    zero_t = torch.zeros(n, cap.thruster_channels, device=device)  # [n, T] thrusters off
     solved = torch.zeros(n, dtype=torch.bool, device=device)
     over = torch.zeros(n, dtype=torch.bool, device=device)
+    active = sim.body_active > 0  # [n, NB] (a reset fixes it for the episode)
     for _ in range(steps):
         sim.step(zero_m, zero_t)
-        win = (sim.green_blue > 0) & (sim.green_red == 0)
-        solved |= win & ~over
-        over |= (sim.green_blue > 0) | (sim.green_red > 0)
-    return solved.cpu()
+        blue = sim.green_blue > 0
+        red = sim.green_red > 0
+        finite = (torch.isfinite(sim.body_pos).all(-1) & torch.isfinite(sim.body_vel).all(-1)
+                  & torch.isfinite(sim.body_rot) & torch.isfinite(sim.body_ang_vel))  # [n, NB]
+        broken = (active & ~finite).any(-1)
+        solved |= blue & ~red & ~over
+        over |= blue | red | broken
+    return solved
 
 
 def _capacity_of(levels: TensorDict) -> Physics2DCapacity:

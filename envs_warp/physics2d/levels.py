@@ -1,9 +1,11 @@
 """Physics2D levels: fixed-capacity padded records of polygons, circles, joints and thrusters.
 
-A batch of levels is a ``TensorDict`` with batch ``[B]`` whose fields are listed in
-``LEVEL_FIELDS`` (shapes per level, ``P``/``C``/``J``/``T`` = capacities). Bodies share one
-unified index space, polygons first then circles: body ``k`` is polygon ``k`` when ``k < P`` and
-circle ``k - P`` otherwise; joints and thrusters name bodies by that index. Units are SI: the
+A batch of levels is a ``TensorDict`` with batch ``[B]`` whose fields are the rows of
+``level_table.LEVEL_TABLE`` (shapes per level, ``P``/``C``/``J``/``T`` = capacities), the one source
+of truth of the record: the level schema here, the Warp struct the kernels read and the simulator's
+level-loaded arrays (``simulator_arrays``) derive from it. Bodies share one unified index space,
+polygons first then circles: body ``k`` is polygon ``k`` when ``k < P`` and circle ``k - P``
+otherwise; joints and thrusters name bodies by that index. Units are SI: the
 arena is 5 m x 5 m, x in [0, 5], y in [0, 5], gravity points along -y. Polygon vertices are local
 to the body's centroid and counter-clockwise (``finalize_levels`` enforces both and computes
 inverse mass/inertia from geometry and density). Polygons 0-3 of levels built here are the
@@ -19,9 +21,10 @@ from tensordict import TensorDict
 
 from envs_warp.core.levels import LevelField, LevelFileError, LevelSchema
 
+from .level_table import LEVEL_FIELDS, LEVEL_TABLE, MAX_VERTICES, LevelFieldSpec
+
 ARENA_SIZE = 5.0  # [m] side of the square arena
 NUM_WALLS = 4  # floor, ceiling, left and right wall are polygons 0..3
-MAX_VERTICES = 4  # polygons have 3 or 4 vertices
 
 ROLE_NEUTRAL, ROLE_GREEN, ROLE_BLUE, ROLE_RED = 0, 1, 2, 3
 # collision_mode: 0 collides only with mode 2; 1 collides with modes 1 and 2; 2 collides with everything
@@ -80,53 +83,21 @@ def capacity(size: str | Physics2DCapacity) -> Physics2DCapacity:
 
 
 def _fields(cap: Physics2DCapacity) -> tuple[LevelField, ...]:
-    P, C, J, T = cap.polygons, cap.circles, cap.joints, cap.thrusters
-    B = cap.bodies
-    f32, i32, b = torch.float32, torch.int32, torch.bool
-    big = 1e6
-    out: list[LevelField] = []
-    for kind, n in (("poly", P), ("circle", C)):
-        out += [
-            LevelField(f"{kind}_position", (n, 2), f32, -big, big, "centroid position [m]"),
-            LevelField(f"{kind}_rotation", (n,), f32, -big, big, "rotation [rad]"),
-            LevelField(f"{kind}_velocity", (n, 2), f32, -big, big, "initial velocity [m/s]"),
-            LevelField(f"{kind}_angular_velocity", (n,), f32, -big, big, "initial angular velocity [rad/s]"),
-            LevelField(f"{kind}_density", (n,), f32, 0.0, big, "density [kg/m^2]"),
-            LevelField(f"{kind}_inverse_mass", (n,), f32, 0.0, big, "1/mass [1/kg], 0 = static"),
-            LevelField(f"{kind}_inverse_inertia", (n,), f32, 0.0, big, "1/inertia [1/(kg m^2)], 0 = static"),
-            LevelField(f"{kind}_friction", (n,), f32, 0.0, 10.0, "friction coefficient (pair: geometric mean)"),
-            LevelField(f"{kind}_restitution", (n,), f32, 0.0, 1.0, "restitution (pair: minimum)"),
-            LevelField(f"{kind}_static", (n,), b, doc="fixed in place (infinite mass)"),
-            LevelField(f"{kind}_role", (n,), i32, 0, 3, "0 neutral, 1 green, 2 blue, 3 red"),
-            LevelField(f"{kind}_collision_mode", (n,), i32, 0, 2, "0 ghost, 1 normal, 2 collides with all"),
-            LevelField(f"{kind}_active", (n,), b, doc="slot holds a body"),
-        ]
-    out += [
-        LevelField("poly_vertices", (P, MAX_VERTICES, 2), f32, -big, big, "local vertices, CCW [m]"),
-        LevelField("poly_n_vertices", (P,), i32, 0, MAX_VERTICES, "vertex count (3 or 4 when active)"),
-        LevelField("circle_radius", (C,), f32, 0.0, big, "radius [m]"),
-        LevelField("joint_a", (J,), i32, 0, B - 1, "unified body index of body a"),
-        LevelField("joint_b", (J,), i32, 0, B - 1, "unified body index of body b"),
-        LevelField("joint_anchor_a", (J, 2), f32, -big, big, "anchor in a's frame [m]"),
-        LevelField("joint_anchor_b", (J, 2), f32, -big, big, "anchor in b's frame [m]"),
-        LevelField("joint_rotation", (J,), f32, -big, big, "reference angle rot_b - rot_a [rad]"),
-        LevelField("joint_fixed", (J,), b, doc="fixed (weld) joint instead of revolute"),
-        LevelField("joint_motor_on", (J,), b, doc="motor driven by the action channel"),
-        LevelField("joint_motor_speed", (J,), f32, -big, big, "speed multiplier (x base_motor_speed)"),
-        LevelField("joint_motor_power", (J,), f32, 0.0, big, "power multiplier (x base_motor_power)"),
-        LevelField("joint_limits_on", (J,), b, doc="revolute angle limits enabled"),
-        LevelField("joint_min_rotation", (J,), f32, -big, big, "lower limit of rot_b - rot_a - ref [rad]"),
-        LevelField("joint_max_rotation", (J,), f32, -big, big, "upper limit of rot_b - rot_a - ref [rad]"),
-        LevelField("joint_channel", (J,), i32, 0, cap.motor_channels - 1, "motor action channel"),
-        LevelField("joint_active", (J,), b, doc="slot holds a joint"),
-        LevelField("thruster_body", (T,), i32, 0, B - 1, "unified body index"),
-        LevelField("thruster_position", (T, 2), f32, -big, big, "position in the body frame [m]"),
-        LevelField("thruster_rotation", (T,), f32, -big, big, "thrust direction in the body frame [rad]"),
-        LevelField("thruster_power", (T,), f32, 0.0, big, "power multiplier (x base_thruster_power)"),
-        LevelField("thruster_channel", (T,), i32, 0, cap.thruster_channels - 1, "thruster action channel"),
-        LevelField("thruster_active", (T,), b, doc="slot holds a thruster"),
-    ]
-    return tuple(out)
+    """The schema fields of capacity ``cap``, one per ``LEVEL_TABLE`` row."""
+    return tuple(LevelField(spec.name, spec.shape(cap), spec.dtype, *spec.bounds(cap), spec.doc)
+                 for spec in LEVEL_TABLE)
+
+
+def simulator_arrays(size: str | Physics2DCapacity) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """Per-env (shape, dtype) of every simulator array a reset loads level fields into, from ``LEVEL_TABLE``."""
+    cap = capacity(size)
+    out: dict[str, tuple[tuple[int, ...], torch.dtype]] = {}
+    for spec in LEVEL_TABLE:
+        if spec.sim is not None:
+            entry = (spec.sim_shape(cap), spec.sim_dtype)
+            if out.setdefault(spec.sim, entry) != entry:
+                raise ValueError(f"LEVEL_TABLE: fields loading into {spec.sim!r} disagree on shape or dtype")
+    return out
 
 
 def _check(levels: TensorDict) -> None:
@@ -157,9 +128,6 @@ def level_schema(size: str | Physics2DCapacity) -> LevelSchema:
     """The level-file schema of one capacity (``ada.physics2d_<size>.levels``)."""
     cap = capacity(size)
     return LevelSchema(world=f"physics2d_{cap.name}", version=1, fields=_fields(cap), check=_check)
-
-
-LEVEL_FIELDS = tuple(f.name for f in _fields(CAPACITIES["s"]))
 
 
 def empty_levels(size: str | Physics2DCapacity, batch: int, device: torch.device | str = "cpu") -> TensorDict:
@@ -306,144 +274,6 @@ def add_walls(levels: TensorDict, thickness: float = 5.0) -> None:
         levels["poly_friction"][:, i] = 0.6
         levels["poly_restitution"][:, i] = 0.0
         levels["poly_role"][:, i] = ROLE_NEUTRAL
-
-
-def random_levels(
-    size: str | Physics2DCapacity,
-    batch: int,
-    seed: int = 0,
-    device: torch.device | str = "cpu",
-    fill: float = 1.0,
-) -> TensorDict:
-    """Random valid levels: walls, boxes/triangles, circles, joints between them, thrusters.
-
-    ``fill`` in [0, 1] is the expected fraction of free slots that get an entity. Bodies are
-    placed on a jittered grid so that few start overlapping; joints link random neighbouring
-    pairs (a revolute or fixed joint at the midpoint) without closing loops; roles include one green, one blue and one red
-    body where capacity allows. Meant for tests, benchmarks and smoke runs.
-    """
-    cap = capacity(size)
-    g = torch.Generator().manual_seed(seed)
-    P, C, J, T = cap.polygons, cap.circles, cap.joints, cap.thrusters
-    max_joint_span = 1.5  # [m] largest centre distance of two jointed bodies
-    lv = empty_levels(cap, batch)
-    add_walls(lv)
-
-    def rand(*shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=g)
-
-    n_free = P - NUM_WALLS + C
-    cols = 4
-    rows = math.ceil(n_free / cols)
-    cell_w, cell_h = ARENA_SIZE / cols, (ARENA_SIZE - 0.5) / max(rows, 1)
-    slot = torch.argsort(rand(batch, cols * rows), dim=1)[:, :n_free]  # [B, n_free] grid cells
-    cx = (slot % cols).float() * cell_w + cell_w / 2 + (rand(batch, n_free) - 0.5) * 0.2 * cell_w
-    cy = (slot // cols).float() * cell_h + cell_h / 2 + 0.3 + (rand(batch, n_free) - 0.5) * 0.2 * cell_h
-    centres = torch.stack([cx, cy], -1)  # [B, n_free, 2]
-    max_half = 0.45 * min(cell_w, cell_h)
-
-    npf = P - NUM_WALLS
-    present = rand(batch, n_free) < fill
-    present[:, 0] = True  # every level has at least one dynamic body
-    # polygons
-    for k in range(npf):
-        i = NUM_WALLS + k
-        w = 0.15 + rand(batch) * (2 * max_half - 0.15)
-        h = 0.15 + rand(batch) * (2 * max_half - 0.15)
-        tri = rand(batch) < 0.3
-        box = torch.stack(
-            [torch.stack([-w / 2, -h / 2], -1), torch.stack([w / 2, -h / 2], -1),
-             torch.stack([w / 2, h / 2], -1), torch.stack([-w / 2, h / 2], -1)], 1
-        )  # [B, 4, 2]
-        trig = torch.stack(
-            [torch.stack([-w / 2, -h / 2], -1), torch.stack([w / 2, -h / 2], -1),
-             torch.stack([(rand(batch) - 0.5) * w, h / 2], -1), torch.zeros(batch, 2)], 1
-        )
-        lv["poly_vertices"][:, i] = torch.where(tri[:, None, None], trig, box)
-        lv["poly_n_vertices"][:, i] = torch.where(tri, 3, 4).int()
-        lv["poly_position"][:, i] = centres[:, k]
-        lv["poly_rotation"][:, i] = (rand(batch) - 0.5) * 2 * math.pi * 0.5
-        lv["poly_density"][:, i] = 0.5 + rand(batch) * 1.5
-        lv["poly_friction"][:, i] = 0.2 + rand(batch) * 0.8
-        lv["poly_restitution"][:, i] = (rand(batch) < 0.2).float() * rand(batch) * 0.8
-        lv["poly_static"][:, i] = rand(batch) < 0.15
-        lv["poly_active"][:, i] = present[:, k]
-    # circles
-    for k in range(C):
-        j = npf + k
-        lv["circle_radius"][:, k] = 0.08 + rand(batch) * (max_half - 0.08)
-        lv["circle_position"][:, k] = centres[:, j]
-        lv["circle_density"][:, k] = 0.5 + rand(batch) * 1.5
-        lv["circle_friction"][:, k] = 0.2 + rand(batch) * 0.8
-        lv["circle_restitution"][:, k] = (rand(batch) < 0.2).float() * rand(batch) * 0.8
-        lv["circle_static"][:, k] = rand(batch) < 0.1
-        lv["circle_active"][:, k] = present[:, j]
-    # roles: first three free slots (random order) get green, blue, red
-    body_active = torch.cat([lv["poly_active"], lv["circle_active"]], 1)  # [B, NB]
-    role = torch.zeros(batch, cap.bodies, dtype=torch.int32)
-    free_ids = torch.arange(NUM_WALLS, cap.bodies)
-    for b in range(batch):
-        ids = free_ids[body_active[b, NUM_WALLS:]]
-        ids = ids[torch.randperm(len(ids), generator=g)]
-        for r, idx in zip((ROLE_GREEN, ROLE_BLUE, ROLE_RED), ids.tolist()):
-            role[b, idx] = r
-    lv["poly_role"][:] = role[:, :P]
-    lv["circle_role"][:] = role[:, P:]
-    # joints: link random pairs of active bodies (at least one dynamic), anchor at the midpoint
-    pos = torch.cat([lv["poly_position"], lv["circle_position"]], 1)
-    rot = torch.cat([lv["poly_rotation"], lv["circle_rotation"]], 1)
-    static = torch.cat([lv["poly_static"], lv["circle_static"]], 1)
-    for b in range(batch):
-        cand = free_ids[body_active[b, NUM_WALLS:]].tolist()
-        # neighbouring pairs only (anchors stay near both bodies), never closing a loop
-        pairs = [(x, y) for i, x in enumerate(cand) for y in cand[i + 1:]
-                 if float((pos[b, x] - pos[b, y]).norm()) < max_joint_span
-                 and not (bool(static[b, x]) and bool(static[b, y]))]
-        pairs = [pairs[i] for i in torch.randperm(len(pairs), generator=g).tolist()]
-        root = {i: i for i in cand}
-
-        def find(i: int) -> int:
-            while root[i] != i:
-                i = root[i]
-            return i
-
-        for jj in range(J):
-            if float(rand(1)) > fill:
-                continue
-            while pairs and find(pairs[0][0]) == find(pairs[0][1]):
-                pairs.pop(0)
-            if not pairs:
-                break
-            a, c = pairs.pop(0)
-            root[find(a)] = find(c)
-            mid = 0.5 * (pos[b, a] + pos[b, c])
-            for end, idx in (("a", a), ("b", c)):
-                d = mid - pos[b, idx]
-                cs, sn = math.cos(float(rot[b, idx])), math.sin(float(rot[b, idx]))
-                lv[f"joint_anchor_{end}"][b, jj] = torch.tensor([cs * d[0] + sn * d[1], -sn * d[0] + cs * d[1]])
-            lv["joint_a"][b, jj] = a
-            lv["joint_b"][b, jj] = c
-            lv["joint_rotation"][b, jj] = rot[b, c] - rot[b, a]
-            lv["joint_fixed"][b, jj] = bool(rand(1) < 0.3)
-            lv["joint_motor_on"][b, jj] = bool(rand(1) < 0.7)
-            lv["joint_motor_speed"][b, jj] = 0.5 + float(rand(1))
-            lv["joint_motor_power"][b, jj] = 0.5 + float(rand(1))
-            lv["joint_limits_on"][b, jj] = bool(rand(1) < 0.3)
-            lv["joint_min_rotation"][b, jj] = -0.5 - float(rand(1))
-            lv["joint_max_rotation"][b, jj] = 0.5 + float(rand(1))
-            lv["joint_channel"][b, jj] = int(torch.randint(cap.motor_channels, (1,), generator=g))
-            lv["joint_active"][b, jj] = True
-        for t in range(T):
-            dyn = [i for i in cand if not bool(static[b, i])]
-            if not dyn or float(rand(1)) > fill:
-                continue
-            lv["thruster_body"][b, t] = dyn[int(torch.randint(len(dyn), (1,), generator=g))]
-            lv["thruster_position"][b, t] = (rand(2) - 0.5) * 0.1
-            lv["thruster_rotation"][b, t] = float(rand(1)) * 2 * math.pi
-            lv["thruster_power"][b, t] = 0.5 + float(rand(1))
-            lv["thruster_channel"][b, t] = int(torch.randint(cap.thruster_channels, (1,), generator=g))
-            lv["thruster_active"][b, t] = True
-    return finalize_levels(lv).to(device)
 
 
 class LevelBuilder:
@@ -611,6 +441,8 @@ __all__ = [
     "ARENA_SIZE",
     "CAPACITIES",
     "LEVEL_FIELDS",
+    "LEVEL_TABLE",
+    "LevelFieldSpec",
     "MAX_VERTICES",
     "NUM_WALLS",
     "Physics2DCapacity",
@@ -622,5 +454,5 @@ __all__ = [
     "level_schema",
     "pad_levels",
     "polygon_area_centroid_inertia",
-    "random_levels",
+    "simulator_arrays",
 ]

@@ -1,8 +1,10 @@
 """Batched 2D rigid-body simulator: allocate once for N envs, reset rows from levels, step many times.
 
 State lives in torch tensors owned by ``Physics2DSim``; Warp sees them through views made once
-with ``wp.from_torch``. A step is ``substeps`` x (bounds, narrow phase, solver) launches, with no
-host synchronisation, so it can be captured in a CUDA graph.
+with ``wp.from_torch``. The arrays a reset loads level fields into are allocated from
+``level_table.LEVEL_TABLE``. A step is ``substeps`` x (``collision``: bounds, narrow phase; ``solver``:
+one substep) launches, with no host synchronisation, so it can be captured in a CUDA graph; a reset
+is one ``level_load`` launch.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from tensordict import TensorDict
 from envs_warp.core.launch import RowArray, RowLauncher
 from envs_warp.core.warp_runtime import init_warp, warp_device
 
-from . import kernels as K
-from .levels import Physics2DCapacity, capacity, pad_levels
+from . import collision, level_load, solver
+from .levels import Physics2DCapacity, capacity, pad_levels, simulator_arrays
+from .types import BodyModel, BodyState, Contacts, JointImpulses, JointModel, SolverParams, ThrusterModel
 
 
 @dataclass
@@ -41,20 +44,6 @@ class Physics2DConfig:
     clip_angular_velocity: float = 50.0  # [rad/s]
 
 
-_VEC2_FIELDS = {"poly_position", "poly_velocity", "poly_vertices", "circle_position", "circle_velocity",
-                "joint_anchor_a", "joint_anchor_b", "thruster_position"}
-
-
-def level_arrays(levels: TensorDict, lo: int | None = None, hi: int | None = None) -> "K.LevelArrays":
-    """``K.LevelArrays`` views of rows ``[lo, hi)`` of a level batch (contiguous tensors, zero-copy)."""
-    out = K.LevelArrays()
-    for name in K.LevelArrays.vars:
-        t = levels.get(name)[lo:hi]
-        dtype = wp.vec2 if name in _VEC2_FIELDS else (wp.bool if t.dtype == torch.bool else None)
-        setattr(out, name, wp.from_torch(t, dtype=dtype) if dtype is not None else wp.from_torch(t))
-    return out
-
-
 class Physics2DSim:
     """N independent physics2d worlds of one capacity, stepped together by Warp kernels."""
 
@@ -77,57 +66,26 @@ class Physics2DSim:
         self.num_envs = N = int(num_envs)
         self.device = torch.device(device)
         self.wp_device = warp_device(self.device)
-        P, C, J, T = self.cap.polygons, self.cap.circles, self.cap.joints, self.cap.thrusters
-        NB, KP = self.cap.bodies, self.cap.pairs
+        NB, KP, J = self.cap.bodies, self.cap.pairs, self.cap.joints
         f32, i32 = torch.float32, torch.int32
 
         def z(*shape: int, dtype: torch.dtype = f32) -> torch.Tensor:
             return torch.zeros(shape, dtype=dtype, device=self.device)
 
-        # body state [N, NB, ...]: polygons first, then circles
-        self.body_pos = z(N, NB, 2)  # [m]
-        self.body_rot = z(N, NB)  # [rad]
-        self.body_vel = z(N, NB, 2)  # [m/s]
-        self.body_ang_vel = z(N, NB)  # [rad/s]
-        # body model [N, NB]
-        self.body_inv_mass = z(N, NB)
-        self.body_inv_inertia = z(N, NB)
-        self.body_friction = z(N, NB)
-        self.body_restitution = z(N, NB)
-        self.body_radius = z(N, NB)  # circles only
-        self.body_mode = z(N, NB, dtype=i32)
-        self.body_active = z(N, NB, dtype=i32)
-        self.body_role = z(N, NB, dtype=i32)
-        self.body_group = z(N, NB, dtype=i32)
-        self.poly_vertices = z(N, P, 4, 2)  # local, CCW
-        self.poly_n_vertices = z(N, P, dtype=i32)
+        # Arrays a reset loads from the level record, one per LEVEL_TABLE target (bools kept as int32):
+        # body_* [N, NB, ...] (polygons first, then circles): pos [m], rot [rad], vel [m/s], ang_vel [rad/s],
+        # density [kg/m^2], inv_mass, inv_inertia, friction, restitution, radius (circles only), role, mode,
+        # active; poly_vertices [N, P, 4, 2] (local, CCW) and poly_n_vertices [N, P]; joint_* [N, J, ...];
+        # thruster_* [N, T, ...].
+        for name, (shape, dtype) in simulator_arrays(self.cap).items():
+            setattr(self, name, z(N, *shape, dtype=dtype))
+        # state of the solver [N, ...]
+        self.body_group = z(N, NB, dtype=i32)  # joint-connected component label
         self.body_bounds = z(N, NB, 4)  # world AABB (x0, y0, x1, y1)
-        # joints [N, J]
-        self.joint_a = z(N, J, dtype=i32)
-        self.joint_b = z(N, J, dtype=i32)
-        self.joint_anchor_a = z(N, J, 2)
-        self.joint_anchor_b = z(N, J, 2)
-        self.joint_rotation = z(N, J)
-        self.joint_fixed = z(N, J, dtype=i32)
-        self.joint_motor_on = z(N, J, dtype=i32)
-        self.joint_motor_speed = z(N, J)
-        self.joint_motor_power = z(N, J)
-        self.joint_limits_on = z(N, J, dtype=i32)
-        self.joint_min_rotation = z(N, J)
-        self.joint_max_rotation = z(N, J)
-        self.joint_channel = z(N, J, dtype=i32)
-        self.joint_active = z(N, J, dtype=i32)
         self.joint_acc_point = z(N, J, 2)
         self.joint_acc_angle = z(N, J)
         self.joint_acc_motor = z(N, J)
         self.joint_acc_limit = z(N, J)
-        # thrusters [N, T]
-        self.thruster_body = z(N, T, dtype=i32)
-        self.thruster_position = z(N, T, 2)
-        self.thruster_rotation = z(N, T)
-        self.thruster_power = z(N, T)
-        self.thruster_channel = z(N, T, dtype=i32)
-        self.thruster_active = z(N, T, dtype=i32)
         # contacts: one slot per pair [N, K, ...]
         pa, pb = torch.triu_indices(NB, NB, offset=1)
         self.pair_a = pa.to(i32).to(self.device)  # [K]
@@ -145,7 +103,6 @@ class Physics2DSim:
         self.thruster_action = z(N, self.cap.thruster_channels)  # in [0, 1]
         self.green_blue = z(N, dtype=i32)  # green touched blue during the last step
         self.green_red = z(N, dtype=i32)  # green touched red during the last step
-        self.body_density = z(N, NB)  # [kg/m^2]
         self._mask_i32 = z(N, dtype=i32)
         self._source = z(N, dtype=i32)  # reset scratch: bank level per row, -1 = the row's own record
         self._streams: dict[int, wp.Stream] = {}
@@ -166,28 +123,28 @@ class Physics2DSim:
         fv = lambda t: wp.from_torch(t[lo:hi], dtype=wp.vec2)  # noqa: E731
         f = lambda t: wp.from_torch(t[lo:hi])  # noqa: E731
         i = f
-        m = K.BodyModel()
+        m = BodyModel()
         m.inv_mass, m.inv_inertia = f(self.body_inv_mass), f(self.body_inv_inertia)
         m.friction, m.restitution, m.radius = f(self.body_friction), f(self.body_restitution), f(self.body_radius)
         m.mode, m.active, m.role, m.group = i(self.body_mode), i(self.body_active), i(self.body_role), i(self.body_group)
         m.verts, m.n_verts = fv(self.poly_vertices), i(self.poly_n_vertices)
         m.n_polys = self.cap.polygons
-        s = K.BodyState()
+        s = BodyState()
         s.pos, s.rot, s.vel, s.ang_vel = fv(self.body_pos), f(self.body_rot), fv(self.body_vel), f(self.body_ang_vel)
-        j = K.JointModel()
+        j = JointModel()
         j.a, j.b = i(self.joint_a), i(self.joint_b)
         j.anchor_a, j.anchor_b, j.ref = fv(self.joint_anchor_a), fv(self.joint_anchor_b), f(self.joint_rotation)
         j.fixed, j.motor_on = i(self.joint_fixed), i(self.joint_motor_on)
         j.motor_speed, j.motor_power = f(self.joint_motor_speed), f(self.joint_motor_power)
         j.limits_on, j.lower, j.upper = i(self.joint_limits_on), f(self.joint_min_rotation), f(self.joint_max_rotation)
         j.channel, j.active = i(self.joint_channel), i(self.joint_active)
-        ja = K.JointImpulses()
+        ja = JointImpulses()
         ja.point, ja.angle = fv(self.joint_acc_point), f(self.joint_acc_angle)
         ja.motor, ja.limit = f(self.joint_acc_motor), f(self.joint_acc_limit)
-        t = K.ThrusterModel()
+        t = ThrusterModel()
         t.body, t.pos, t.rot = i(self.thruster_body), fv(self.thruster_position), f(self.thruster_rotation)
         t.power, t.channel, t.active = f(self.thruster_power), i(self.thruster_channel), i(self.thruster_active)
-        c = K.Contacts()
+        c = Contacts()
         c.pair_a, c.pair_b = wp.from_torch(self.pair_a), wp.from_torch(self.pair_b)
         c.normal, c.point, c.depth = fv(self.contact_normal), fv(self.contact_point), f(self.contact_depth)
         c.active, c.acc_n, c.acc_t = i(self.contact_active), f(self.contact_acc_n), f(self.contact_acc_t)
@@ -198,9 +155,9 @@ class Physics2DSim:
                     green_blue=i(self.green_blue), green_red=i(self.green_red), mask=i(self._mask_i32),
                     source=i(self._source), density=f(self.body_density))
 
-    def _solver_params(self) -> "K.SolverParams":
+    def _solver_params(self) -> SolverParams:
         """The ``SolverParams`` struct of ``self.cfg``."""
-        p = K.SolverParams()
+        p = SolverParams()
         cfg = self.cfg
         p.dt, p.gravity, p.iterations = cfg.dt, wp.vec2(*cfg.gravity), cfg.iterations
         p.contact_beta, p.slop, p.joint_beta = cfg.contact_beta, cfg.slop, cfg.joint_beta
@@ -224,7 +181,7 @@ class Physics2DSim:
     # ------------------------------------------------------------------ reset
     def level_views(self, levels: TensorDict) -> RowArray:
         """Warp views (per row chunk) of a level batch ``[N]`` of this capacity, e.g. an env's level record."""
-        return RowArray(None, tuple(level_arrays(levels, lo, hi) for lo, hi in self.launcher.bounds))  # type: ignore[arg-type]
+        return RowArray(None, tuple(level_load.level_arrays(levels, lo, hi) for lo, hi in self.launcher.bounds))  # type: ignore[arg-type]
 
     def reset(self, levels: TensorDict, mask: torch.Tensor | None = None) -> None:
         """Load ``levels[e]`` into every env row ``e`` where ``mask[e]`` (all rows if None).
@@ -246,7 +203,7 @@ class Physics2DSim:
         self.reset_rows(mask.to(self.device, torch.bool), self._source, self.level_views(levels))
 
     def reset_rows(self, mask: torch.Tensor, source: torch.Tensor, row_levels: RowArray,
-                   bank: "K.LevelArrays | None" = None) -> None:
+                   bank: "level_load.LevelArrays | None" = None) -> None:
         """Reset the rows set in ``mask`` [N] bool: row ``e`` loads bank level ``source[e]`` [N] int32, or its own
         record in ``row_levels`` (views from :meth:`level_views`) where ``source[e] == -1``."""
         self._mask_i32.copy_(mask)
@@ -254,7 +211,7 @@ class Physics2DSim:
             self._source.copy_(source)
         v = self.views
         bank = bank if bank is not None else row_levels.chunks[0]
-        self.launch(K.load_levels, (), inputs=[v["mask"], v["source"], row_levels, bank],
+        self.launch(level_load.load_levels, (), inputs=[v["mask"], v["source"], row_levels, bank],
                     outputs=[v["model"], v["state"], v["density"], v["joints"], v["thrusters"], v["joint_acc"],
                              v["contacts"], v["green_blue"], v["green_red"]])
 
@@ -272,9 +229,10 @@ class Physics2DSim:
     def substep(self) -> None:
         """Advance every env by one substep (``cfg.dt``) with the current action buffers."""
         NB, KP, v = self.cap.bodies, self.cap.pairs, self.views
-        self.launch(K.compute_bounds, (NB,), inputs=[v["model"], v["state"]], outputs=[v["bounds"]])
-        self.launch(K.narrow_phase, (KP,), inputs=[v["model"], v["state"], v["bounds"]], outputs=[v["contacts"]])
-        self.launch(K.solve_substep, (),
+        self.launch(collision.compute_bounds, (NB,), inputs=[v["model"], v["state"]], outputs=[v["bounds"]])
+        self.launch(collision.narrow_phase, (KP,), inputs=[v["model"], v["state"], v["bounds"]],
+                    outputs=[v["contacts"]])
+        self.launch(solver.solve_substep, (),
                     inputs=[v["model"], v["joints"], v["thrusters"], self.params, v["motor"], v["thruster"]],
                     outputs=[v["state"], v["contacts"], v["joint_acc"], v["green_blue"], v["green_red"]])
 

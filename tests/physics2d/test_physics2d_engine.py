@@ -6,13 +6,13 @@ import math
 import pytest
 import torch
 
+from envs_warp.physics2d.generator import generate_levels
 from envs_warp.physics2d.levels import (
     CAPACITIES,
     ROLE_BLUE,
     ROLE_GREEN,
     ROLE_RED,
     LevelBuilder,
-    random_levels,
 )
 from envs_warp.physics2d.simulator import Physics2DConfig, Physics2DSim
 
@@ -170,17 +170,17 @@ def test_momentum_conserved_in_zero_gravity_collision(shapes: str):
 
 
 @pytest.mark.parametrize("size", sorted(CAPACITIES))
-def test_no_nan_over_long_random_rollouts_on_random_levels(size: str):
+def test_no_nan_over_long_random_rollouts_on_generated_levels(size: str):
     n = 16
     sim = Physics2DSim(size, n)
-    sim.reset(random_levels(size, n, seed=3))
+    sim.reset(generate_levels(size, n, seed=3))
     g = torch.Generator().manual_seed(0)
     for i in range(400):
         motor = torch.rand(n, sim.cap.motor_channels, generator=g) * 2 - 1
         thrust = torch.rand(n, sim.cap.thruster_channels, generator=g)
         sim.step(motor, thrust)
         if i % 100 == 99:  # re-randomise half the rows mid-run
-            sim.reset(random_levels(size, n, seed=i), mask=torch.arange(n) % 2 == 0)
+            sim.reset(generate_levels(size, n, seed=i), mask=torch.arange(n) % 2 == 0)
     for t in (sim.body_pos, sim.body_vel, sim.body_rot, sim.body_ang_vel, sim.contact_acc_n):
         assert torch.isfinite(t).all()
     assert float(sim.body_pos.abs().max()) <= sim.cfg.clip_position + 1e-4
@@ -283,11 +283,11 @@ def test_green_touching_blue_or_red_sets_outcome_flags():
 
 def test_masked_reset_only_touches_masked_rows():
     sim = Physics2DSim("m", 4)
-    sim.reset(random_levels("m", 4, seed=1))
+    sim.reset(generate_levels("m", 4, seed=1))
     for _ in range(20):
         sim.step()
     before = sim.body_pos.clone()
-    fresh = random_levels("m", 4, seed=9)
+    fresh = generate_levels("m", 4, seed=9)
     mask = torch.tensor([True, False, True, False])
     sim.reset(fresh, mask)
     new = torch.cat([fresh["poly_position"], fresh["circle_position"]], 1)
@@ -296,7 +296,7 @@ def test_masked_reset_only_touches_masked_rows():
 
 
 def test_small_levels_run_in_larger_capacity():
-    lv = random_levels("s", 4, seed=2)
+    lv = generate_levels("s", 4, seed=2)
     sim_s, sim_l = Physics2DSim("s", 4), Physics2DSim("l", 4)
     sim_s.reset(lv)
     sim_l.reset(lv)
@@ -309,9 +309,9 @@ def test_small_levels_run_in_larger_capacity():
 
 
 @pytest.mark.gpu
-def test_cuda_matches_cpu_on_random_levels():
+def test_cuda_matches_cpu_on_generated_levels():
     n = 32
-    lv = random_levels("m", n, seed=5)
+    lv = generate_levels("m", n, seed=5)
     sims = {dev: Physics2DSim("m", n, device=dev) for dev in ("cpu", "cuda")}
     g = torch.Generator().manual_seed(1)
     actions = [(torch.rand(n, 4, generator=g) * 2 - 1, torch.rand(n, 2, generator=g)) for _ in range(30)]
@@ -330,7 +330,7 @@ def test_cuda_matches_cpu_on_random_levels():
 def test_cuda_step_can_be_captured_in_a_graph():
     n = 64
     sim = Physics2DSim("s", n, device="cuda")
-    sim.reset(random_levels("s", n, seed=0).to("cuda"))
+    sim.reset(generate_levels("s", n, seed=0).to("cuda"))
     sim.step()  # compile and warm up outside the capture
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())

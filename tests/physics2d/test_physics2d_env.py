@@ -10,9 +10,8 @@ import torch
 from tensordict import TensorDict
 from torchrl.envs.utils import check_env_specs
 
-from envs_warp.physics2d import kernels as K
 from envs_warp.physics2d.env import Physics2DEnv, Physics2DEnvConfig
-from envs_warp.physics2d.generator import generate_levels, noop_solved
+from envs_warp.physics2d.generator import filtered_levels, generate_levels, noop_solved
 from envs_warp.physics2d.levels import ROLE_BLUE, ROLE_GREEN, ROLE_RED, LevelBuilder
 
 
@@ -247,6 +246,41 @@ def test_noop_filter_flags_levels_the_noop_policy_solves():
     assert noop_solved(levels, "s", steps=100).tolist() == [True, False, False]
 
 
+def test_noop_solved_plays_the_episode_of_an_env_config():
+    """With a config, the episode length and physics are the config's (green needs ~10 steps to fall onto blue)."""
+    levels = drop_level(ROLE_BLUE)
+    assert noop_solved(levels, Physics2DEnvConfig(size="s", max_steps=30)).tolist() == [True]
+    assert noop_solved(levels, Physics2DEnvConfig(size="s", max_steps=5)).tolist() == [False]
+    still = Physics2DEnvConfig(size="s", max_steps=30)
+    still.physics.gravity = (0.0, 0.0)
+    assert noop_solved(levels, still).tolist() == [False]
+    assert noop_solved(levels, Physics2DEnvConfig(size="m", max_steps=30)).tolist() == [True]  # padded into m
+
+
+def test_noop_solved_agrees_with_rolling_the_env_with_its_noop_action():
+    cfg = Physics2DEnvConfig(size="s", max_steps=64, bank_size=4)
+    levels = generate_levels("s", 48, seed=5)
+    env = Physics2DEnv(cfg, num_envs=48, random_levels=False)
+    env.set_levels(levels)
+    td = env.reset()
+    solved = torch.zeros(48, dtype=torch.bool)
+    over = torch.zeros(48, dtype=torch.bool)
+    for _ in range(cfg.max_steps):
+        td.set(("agents", "action"), env.noop_action())
+        td = env.step(td)["next"]
+        solved |= td["done"][:, 0] & td["agents", "reached_goal"][:, 0, 0] & ~over
+        over |= td["done"][:, 0]
+    assert solved.any() and not solved.all()
+    assert torch.equal(noop_solved(levels, cfg), solved)
+
+
+def test_filtered_bank_holds_no_level_the_noop_policy_solves():
+    levels = filtered_levels("s", 24, seed=1, noop_steps=64)
+    assert levels.batch_size[0] == 24
+    assert not noop_solved(levels, "s", steps=64).any()
+    assert noop_solved(generate_levels("s", 48, seed=5), "s", steps=64).any()  # unfiltered levels have some
+
+
 KINETIX_DIR = os.environ.get("KINETIX_LEVELS_DIR")
 
 
@@ -280,10 +314,17 @@ def test_kinetix_eval_levels_are_the_74_bundled_levels_in_l():
     assert kinetix_eval_levels("s", KINETIX_DIR)[0].batch_size[0] == 10
 
 
-def test_task_kernels_are_in_the_physics2d_kernel_module():
-    for name in ("actions_to_controls", "step_outputs", "observations", "load_levels",
-                 "sample_bank_rows"):
-        assert hasattr(K, name)
+def test_task_kernels_are_in_the_physics2d_stage_modules():
+    import warp as wp
+
+    from envs_warp.physics2d import collision, level_load, observations, solver, task
+
+    stages = {task: ("actions_to_controls", "step_outputs", "sample_bank_rows"), observations: ("observations",),
+              level_load: ("load_levels",), collision: ("compute_bounds", "narrow_phase"), solver: ("solve_substep",)}
+    for module, names in stages.items():
+        for name in names:
+            kernel = getattr(module, name)
+            assert isinstance(kernel, wp.Kernel) and kernel.module.name == module.__name__, (module.__name__, name)
 
 
 def test_renderer_draws_role_colours_and_writes_png_and_gif(tmp_path: Path):
@@ -326,3 +367,28 @@ def test_play_viewer_runs_headless(tmp_path: Path, monkeypatch):
     level_schema("s").save(drop_level(ROLE_BLUE), path)
     stats = run(path, frames=60, fps=1000, px_per_m=20)
     assert stats["frames"] == 60 and stats["success"] >= 1
+
+
+@pytest.mark.parametrize("size", ["s", "m", "l"])
+@pytest.mark.parametrize("action_type", ["multi_discrete", "discrete", "continuous"])
+def test_make_specs_equals_a_built_envs_specs_without_building_anything(size: str, action_type: str, monkeypatch):
+    import envs_warp.physics2d.env as env_module
+
+    cfg = Physics2DEnvConfig(size=size, action_type=action_type, bank_size=4)
+    env = Physics2DEnv(cfg, num_envs=3)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("make_specs built levels or a simulator")
+
+    for name in ("generate_levels", "filtered_levels", "Physics2DSim"):
+        monkeypatch.setattr(env_module, name, refuse)
+    specs = Physics2DEnv.make_specs(cfg, 3, "cpu")
+    assert set(specs) == {"observation", "action", "reward", "done"}
+    observation = env.observation_spec.clone()
+    del observation["level_id"]
+    assert specs["observation"] == observation
+    assert "level_id" not in specs["observation"].keys()
+    assert specs["action"] == env.full_action_spec
+    assert specs["reward"] == env.full_reward_spec
+    assert specs["done"] == env.full_done_spec
+    assert specs["observation"]["agents", "observation"].shape == (3, 1, cfg.flat_obs_dim)

@@ -1,0 +1,327 @@
+"""Collision stage of the physics2d pipeline: world bounds, then one contact manifold per body pair.
+
+Contacts live in one slot per unordered body pair ``k`` (``pair_a[k] < pair_b[k]``) with up to two
+points; the normal points from body ``a`` to body ``b``. Public entry: ``compute_bounds`` over
+(env, body) then ``narrow_phase`` over (env, pair) (polygon-polygon SAT with a clipped two-point
+manifold, polygon-circle, circle-circle), which keeps the accumulated impulses of persisting points
+for the solver's warm start.
+"""
+from __future__ import annotations
+
+import warp as wp
+
+from .types import BodyModel, BodyState, Contacts, rotate
+
+wp.set_module_options({"enable_backward": False})
+
+BIG = wp.constant(1.0e30)
+REF_FACE_TOL = wp.constant(0.005)  # [m] prefer body a's face as the reference unless b's is clearly better
+WARM_NORMAL_COS = wp.constant(0.95)  # keep accumulated impulses only while the normal barely moves
+
+
+# ------------------------------------------------------------------------------------- geometry
+@wp.func
+def edge_normal(v1: wp.vec2, v2: wp.vec2) -> wp.vec2:
+    """Outward unit normal of the CCW edge v1 -> v2."""
+    e = v2 - v1
+    n = wp.vec2(e[1], -e[0])
+    ln = wp.length(n)
+    if ln > 1.0e-12:
+        n = n / ln
+    return n
+
+
+@wp.func
+def world_vertex(model: BodyModel, env: int, p: int, k: int, x: wp.vec2, c: float, s: float) -> wp.vec2:
+    """World position of vertex ``k`` of polygon ``p``."""
+    return x + rotate(c, s, model.verts[env, p, k])
+
+
+@wp.func
+def max_separation(
+    model: BodyModel, env: int,
+    pa: int, xa: wp.vec2, ca: float, sa: float,
+    pb: int, xb: wp.vec2, cb: float, sb: float,
+):
+    """Largest separation of polygon b from the edge planes of polygon a, and that edge."""
+    na = model.n_verts[env, pa]
+    nb = model.n_verts[env, pb]
+    best = float(-BIG)
+    best_i = int(0)
+    for i in range(na):
+        v1 = world_vertex(model, env, pa, i, xa, ca, sa)
+        v2 = world_vertex(model, env, pa, (i + 1) % na, xa, ca, sa)
+        n = edge_normal(v1, v2)
+        sep = float(BIG)
+        for j in range(nb):
+            d = wp.dot(n, world_vertex(model, env, pb, j, xb, cb, sb) - v1)
+            sep = wp.min(sep, d)
+        if sep > best:
+            best = sep
+            best_i = i
+    return best, best_i
+
+
+@wp.func
+def clip_segment(p1: wp.vec2, p2: wp.vec2, n: wp.vec2, offset: float):
+    """Keep the part of segment p1-p2 with dot(n, p) <= offset; returns ends and a keep flag."""
+    d1 = wp.dot(n, p1) - offset
+    d2 = wp.dot(n, p2) - offset
+    q1 = p1
+    q2 = p2
+    ok = int(1)
+    if d1 > 0.0 and d2 > 0.0:
+        ok = 0
+    elif d1 > 0.0:
+        q1 = p1 + (p2 - p1) * (d1 / (d1 - d2))
+    elif d2 > 0.0:
+        q2 = p1 + (p2 - p1) * (d1 / (d1 - d2))
+    return q1, q2, ok
+
+
+@wp.func
+def collide_polygons(
+    model: BodyModel, env: int,
+    a: int, xa: wp.vec2, ra: float,
+    b: int, xb: wp.vec2, rb: float,
+):
+    """SAT with a clipped 2-point manifold; returns normal (a->b), points, depths, hit flags."""
+    ca = wp.cos(ra)
+    sa = wp.sin(ra)
+    cb = wp.cos(rb)
+    sb = wp.sin(rb)
+    normal = wp.vec2(0.0, 0.0)
+    q1 = wp.vec2(0.0, 0.0)
+    q2 = wp.vec2(0.0, 0.0)
+    d1 = float(0.0)
+    d2 = float(0.0)
+    h1 = int(0)
+    h2 = int(0)
+    sep_a, edge_a = max_separation(model, env, a, xa, ca, sa, b, xb, cb, sb)
+    sep_b, edge_b = max_separation(model, env, b, xb, cb, sb, a, xa, ca, sa)
+    if sep_a <= 0.0 and sep_b <= 0.0:
+        # reference polygon r (face owner), incident polygon i
+        flip = sep_b > sep_a + REF_FACE_TOL
+        r = a
+        xr = xa
+        cr = ca
+        sr = sa
+        edge = edge_a
+        inc = b
+        xi = xb
+        ci = cb
+        si = sb
+        if flip:
+            r = b
+            xr = xb
+            cr = cb
+            sr = sb
+            edge = edge_b
+            inc = a
+            xi = xa
+            ci = ca
+            si = sa
+        nr = model.n_verts[env, r]
+        ni = model.n_verts[env, inc]
+        v1 = world_vertex(model, env, r, edge, xr, cr, sr)
+        v2 = world_vertex(model, env, r, (edge + 1) % nr, xr, cr, sr)
+        n_ref = edge_normal(v1, v2)
+        tangent = wp.normalize(v2 - v1)
+        # incident edge: the most anti-parallel to the reference normal
+        best = float(BIG)
+        inc_edge = int(0)
+        for k in range(ni):
+            w1 = world_vertex(model, env, inc, k, xi, ci, si)
+            w2 = world_vertex(model, env, inc, (k + 1) % ni, xi, ci, si)
+            d = wp.dot(edge_normal(w1, w2), n_ref)
+            if d < best:
+                best = d
+                inc_edge = k
+        p1 = world_vertex(model, env, inc, inc_edge, xi, ci, si)
+        p2 = world_vertex(model, env, inc, (inc_edge + 1) % ni, xi, ci, si)
+        # clip the incident edge to the side planes of the reference edge
+        c1, c2, ok1 = clip_segment(p1, p2, -tangent, -wp.dot(tangent, v1))
+        c1, c2, ok2 = clip_segment(c1, c2, tangent, wp.dot(tangent, v2))
+        if ok1 == 1 and ok2 == 1:
+            front = wp.dot(n_ref, v1)
+            s1 = wp.dot(n_ref, c1) - front
+            s2 = wp.dot(n_ref, c2) - front
+            if s1 <= 0.0:
+                h1 = 1
+                d1 = -s1
+                q1 = c1 - n_ref * (0.5 * s1)
+            if s2 <= 0.0:
+                h2 = 1
+                d2 = -s2
+                q2 = c2 - n_ref * (0.5 * s2)
+            normal = n_ref
+            if flip:
+                normal = -n_ref
+    return normal, q1, q2, d1, d2, h1, h2
+
+
+@wp.func
+def collide_polygon_circle(
+    model: BodyModel, env: int,
+    p: int, xp: wp.vec2, rp: float,
+    xc: wp.vec2, radius: float,
+):
+    """Polygon p against a circle; returns normal (polygon->circle), point, depth, hit flag."""
+    c = wp.cos(rp)
+    s = wp.sin(rp)
+    d = xc - xp
+    cl = wp.vec2(c * d[0] + s * d[1], -s * d[0] + c * d[1])  # circle centre in the polygon frame
+    nv = model.n_verts[env, p]
+    best = float(-BIG)
+    bi = int(0)
+    for i in range(nv):
+        v1 = model.verts[env, p, i]
+        v2 = model.verts[env, p, (i + 1) % nv]
+        sep = wp.dot(edge_normal(v1, v2), cl - v1)
+        if sep > best:
+            best = sep
+            bi = i
+    hit = int(0)
+    n_local = wp.vec2(0.0, 1.0)
+    depth = float(0.0)
+    if best <= radius:
+        v1 = model.verts[env, p, bi]
+        v2 = model.verts[env, p, (bi + 1) % nv]
+        face_n = edge_normal(v1, v2)
+        hit = 1
+        n_local = face_n
+        depth = radius - best
+        if best > 0.0:
+            u1 = wp.dot(cl - v1, v2 - v1)
+            u2 = wp.dot(cl - v2, v1 - v2)
+            if u1 <= 0.0 or u2 <= 0.0:
+                corner = v1
+                if u2 <= 0.0:
+                    corner = v2
+                dv = cl - corner
+                dist = wp.length(dv)
+                if dist > radius:
+                    hit = 0
+                elif dist > 1.0e-9:
+                    n_local = dv / dist
+                    depth = radius - dist
+    point_local = cl - n_local * (radius - 0.5 * depth)
+    return rotate(c, s, n_local), xp + rotate(c, s, point_local), depth, hit
+
+
+@wp.func
+def bodies_may_touch(model: BodyModel, env: int, a: int, b: int) -> bool:
+    """Pair filter: both active, collision modes agree, different joint groups, not two inert statics."""
+    if model.active[env, a] == 0 or model.active[env, b] == 0:
+        return False
+    ma = model.mode[env, a]
+    mb = model.mode[env, b]
+    if not (ma == 2 or mb == 2 or ma * mb > 0):
+        return False
+    if model.group[env, a] == model.group[env, b]:
+        return False
+    if model.inv_mass[env, a] == 0.0 and model.inv_mass[env, b] == 0.0:
+        # two fixed bodies never need impulses; only role outcomes can make them worth testing
+        if model.role[env, a] * model.role[env, b] == 0:
+            return False
+    return True
+
+
+# ------------------------------------------------------------------------------------- kernels
+@wp.kernel
+def compute_bounds(
+    # Model:
+    model: BodyModel,
+    # Data in:
+    state: BodyState,
+    # Data out:
+    bounds_out: wp.array2d(dtype=wp.vec4),
+):
+    """World AABB (min x, min y, max x, max y) of every body; launch (env, body)."""
+    env, i = wp.tid()
+    x = state.pos[env, i]
+    lo = x
+    hi = x
+    if i < model.n_polys:
+        c = wp.cos(state.rot[env, i])
+        s = wp.sin(state.rot[env, i])
+        lo = wp.vec2(BIG, BIG)
+        hi = wp.vec2(-BIG, -BIG)
+        for k in range(model.n_verts[env, i]):
+            w = world_vertex(model, env, i, k, x, c, s)
+            lo = wp.min(lo, w)
+            hi = wp.max(hi, w)
+    else:
+        r = model.radius[env, i]
+        lo = x - wp.vec2(r, r)
+        hi = x + wp.vec2(r, r)
+    bounds_out[env, i] = wp.vec4(lo[0], lo[1], hi[0], hi[1])
+
+
+@wp.kernel
+def narrow_phase(
+    # Model:
+    model: BodyModel,
+    # Data in:
+    state: BodyState,
+    bounds: wp.array2d(dtype=wp.vec4),
+    # Data out:
+    contacts_inout: Contacts,
+):
+    """New manifold for every body pair, keeping accumulated impulses of persisting points; launch (env, pair)."""
+    env, k = wp.tid()
+    a = contacts_inout.pair_a[k]
+    b = contacts_inout.pair_b[k]
+    normal = wp.vec2(0.0, 0.0)
+    q1 = wp.vec2(0.0, 0.0)
+    q2 = wp.vec2(0.0, 0.0)
+    d1 = float(0.0)
+    d2 = float(0.0)
+    h1 = int(0)
+    h2 = int(0)
+    if bodies_may_touch(model, env, a, b):
+        ba = bounds[env, a]
+        bb = bounds[env, b]
+        if ba[0] <= bb[2] and bb[0] <= ba[2] and ba[1] <= bb[3] and bb[1] <= ba[3]:
+            P = model.n_polys
+            if b < P:
+                normal, q1, q2, d1, d2, h1, h2 = collide_polygons(
+                    model, env, a, state.pos[env, a], state.rot[env, a], b, state.pos[env, b], state.rot[env, b]
+                )
+            elif a < P:
+                normal, q1, d1, h1 = collide_polygon_circle(
+                    model, env, a, state.pos[env, a], state.rot[env, a], state.pos[env, b], model.radius[env, b]
+                )
+            else:
+                xa = state.pos[env, a]
+                xb = state.pos[env, b]
+                ra = model.radius[env, a]
+                rb = model.radius[env, b]
+                dx = xb - xa
+                dist = wp.length(dx)
+                if dist <= ra + rb:
+                    normal = wp.vec2(0.0, 1.0)
+                    if dist > 1.0e-9:
+                        normal = dx / dist
+                    d1 = ra + rb - dist
+                    q1 = xa + normal * (ra - 0.5 * d1)
+                    h1 = 1
+    if h1 == 0 and h2 == 0 and contacts_inout.active[env, k, 0] == 0 and contacts_inout.active[env, k, 1] == 0:
+        return  # still apart: nothing reads an inactive slot's data, and its impulses are already zero
+    keep = wp.dot(normal, contacts_inout.normal[env, k]) > WARM_NORMAL_COS
+    contacts_inout.normal[env, k] = normal
+    contacts_inout.point[env, k, 0] = q1
+    contacts_inout.point[env, k, 1] = q2
+    contacts_inout.depth[env, k, 0] = d1
+    contacts_inout.depth[env, k, 1] = d2
+    for s in range(2):
+        hit = h1
+        if s == 1:
+            hit = h2
+        if hit == 0 or contacts_inout.active[env, k, s] == 0 or not keep:
+            contacts_inout.acc_n[env, k, s] = 0.0
+            contacts_inout.acc_t[env, k, s] = 0.0
+        contacts_inout.active[env, k, s] = hit
+
+
+__all__ = ["compute_bounds", "narrow_phase"]

@@ -1,0 +1,313 @@
+"""Solver stage of the physics2d pipeline: one substep of forces, warm-started sequential impulses
+(joints with motors and limits, then contacts with friction), symplectic Euler and role outcomes.
+
+Sequential impulses are sequential within an env, so the public entry ``solve_substep`` runs one
+thread per env (launch ``(env,)``) after ``collision.narrow_phase`` has filled the contacts.
+"""
+from __future__ import annotations
+
+import warp as wp
+
+from .types import BodyModel, BodyState, Contacts, JointImpulses, JointModel, SolverParams, ThrusterModel, cross2, \
+    cross_sv, rotate
+
+wp.set_module_options({"enable_backward": False})
+
+
+# ------------------------------------------------------------------------------------- impulses
+@wp.func
+def apply_impulse(state: BodyState, model: BodyModel, env: int, i: int, impulse: wp.vec2, r: wp.vec2):
+    """Apply a linear impulse at arm ``r`` from body i's centre of mass."""
+    state.vel[env, i] = state.vel[env, i] + impulse * model.inv_mass[env, i]
+    state.ang_vel[env, i] = state.ang_vel[env, i] + model.inv_inertia[env, i] * cross2(r, impulse)
+
+
+@wp.func
+def point_velocity(state: BodyState, env: int, i: int, r: wp.vec2) -> wp.vec2:
+    """Velocity of the material point at arm ``r`` of body i."""
+    return state.vel[env, i] + cross_sv(state.ang_vel[env, i], r)
+
+
+@wp.func
+def solve_contact(
+    model: BodyModel, contacts: Contacts, params: SolverParams, env: int, k: int, s: int, state: BodyState
+):
+    """One sequential-impulse pass over contact point (k, s): normal then friction."""
+    a = contacts.pair_a[k]
+    b = contacts.pair_b[k]
+    n = contacts.normal[env, k]
+    p = contacts.point[env, k, s]
+    ra = p - state.pos[env, a]
+    rb = p - state.pos[env, b]
+    ima = model.inv_mass[env, a]
+    imb = model.inv_mass[env, b]
+    iia = model.inv_inertia[env, a]
+    iib = model.inv_inertia[env, b]
+    rna = cross2(ra, n)
+    rnb = cross2(rb, n)
+    kn = ima + imb + iia * rna * rna + iib * rnb * rnb
+    if kn > 0.0:
+        dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
+        vn = wp.dot(dv, n)
+        excess = wp.clamp(contacts.depth[env, k, s] - params.slop, 0.0, params.max_correction)
+        bias = params.contact_beta / params.dt * excess
+        target = wp.max(bias, -contacts.bounce[env, k, s])
+        old = contacts.acc_n[env, k, s]
+        acc = wp.max(old + (target - vn) / kn, 0.0)
+        contacts.acc_n[env, k, s] = acc
+        imp = n * (acc - old)
+        apply_impulse(state, model, env, a, -imp, ra)
+        apply_impulse(state, model, env, b, imp, rb)
+        # friction (Coulomb, clamped by the accumulated normal impulse)
+        t = wp.vec2(-n[1], n[0])
+        rta = cross2(ra, t)
+        rtb = cross2(rb, t)
+        kt = ima + imb + iia * rta * rta + iib * rtb * rtb
+        dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
+        vt = wp.dot(dv, t)
+        mu = wp.sqrt(model.friction[env, a] * model.friction[env, b])
+        old_t = contacts.acc_t[env, k, s]
+        acc_t = wp.clamp(old_t - vt / kt, -mu * acc, mu * acc)
+        contacts.acc_t[env, k, s] = acc_t
+        imp_t = t * (acc_t - old_t)
+        apply_impulse(state, model, env, a, -imp_t, ra)
+        apply_impulse(state, model, env, b, imp_t, rb)
+
+
+@wp.func
+def clamp_length(v: wp.vec2, max_len: float) -> wp.vec2:
+    """``v`` shortened to at most ``max_len``."""
+    ln = wp.length(v)
+    if ln > max_len:
+        v = v * (max_len / ln)
+    return v
+
+
+@wp.func
+def solve_joint(
+    model: BodyModel,
+    joints: JointModel,
+    params: SolverParams,
+    motor_action: wp.array2d(dtype=float),
+    env: int,
+    j: int,
+    state: BodyState,
+    acc: JointImpulses,
+):
+    """One sequential-impulse pass over joint j: motor and limits, then the anchor (plus angle if welded).
+
+    A fixed joint solves anchor and angle together (3x3 effective mass), which keeps welds of very
+    different bodies stable; a revolute joint solves its 2x2 anchor block. Position errors feed a
+    Baumgarte bias, clamped to ``max_correction`` / ``max_angular_correction``.
+    """
+    a = joints.a[env, j]
+    b = joints.b[env, j]
+    ima = model.inv_mass[env, a]
+    imb = model.inv_mass[env, b]
+    iia = model.inv_inertia[env, a]
+    iib = model.inv_inertia[env, b]
+    k_ang = iia + iib
+    rel = state.rot[env, b] - state.rot[env, a] - joints.ref[env, j]
+    bias_scale = params.joint_beta / params.dt
+    fixed = joints.fixed[env, j] != 0
+    if k_ang > 0.0 and not fixed:
+        action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
+        if joints.motor_on[env, j] != 0 and action != 0.0:
+            w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
+            target = action * joints.motor_speed[env, j] * params.base_motor_speed
+            max_imp = joints.motor_power[env, j] * params.base_motor_power * params.dt / k_ang
+            old = acc.motor[env, j]
+            new = wp.clamp(old - (w_rel - target) / k_ang, -max_imp, max_imp)
+            acc.motor[env, j] = new
+            lam = new - old
+            state.ang_vel[env, a] = state.ang_vel[env, a] - iia * lam
+            state.ang_vel[env, b] = state.ang_vel[env, b] + iib * lam
+        if joints.limits_on[env, j] != 0:
+            lo = joints.lower[env, j]
+            hi = joints.upper[env, j]
+            if rel <= lo or rel >= hi:
+                c = rel - lo
+                if rel >= hi:
+                    c = rel - hi
+                c = wp.clamp(c, -params.max_angular_correction, params.max_angular_correction)
+                w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
+                lam = -(w_rel + bias_scale * c) / k_ang
+                old = acc.limit[env, j]
+                new = old + lam
+                if rel <= lo:
+                    new = wp.max(new, 0.0)
+                else:
+                    new = wp.min(new, 0.0)
+                acc.limit[env, j] = new
+                lam = new - old
+                state.ang_vel[env, a] = state.ang_vel[env, a] - iia * lam
+                state.ang_vel[env, b] = state.ang_vel[env, b] + iib * lam
+    if ima + imb > 0.0:
+        ra = rotate(wp.cos(state.rot[env, a]), wp.sin(state.rot[env, a]), joints.anchor_a[env, j])
+        rb = rotate(wp.cos(state.rot[env, b]), wp.sin(state.rot[env, b]), joints.anchor_b[env, j])
+        err = clamp_length(state.pos[env, b] + rb - state.pos[env, a] - ra, params.max_correction)
+        dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
+        m = ima + imb
+        k11 = m + iia * ra[1] * ra[1] + iib * rb[1] * rb[1]
+        k12 = -iia * ra[0] * ra[1] - iib * rb[0] * rb[1]
+        k22 = m + iia * ra[0] * ra[0] + iib * rb[0] * rb[0]
+        if fixed and k_ang > 0.0:
+            k13 = -iia * ra[1] - iib * rb[1]
+            k23 = iia * ra[0] + iib * rb[0]
+            kmat = wp.mat33(k11, k12, k13, k12, k22, k23, k13, k23, k_ang)
+            if wp.abs(wp.determinant(kmat)) > 1.0e-12:
+                c_ang = wp.clamp(rel, -params.max_angular_correction, params.max_angular_correction)
+                w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
+                rhs3 = -wp.vec3(dv[0] + bias_scale * err[0], dv[1] + bias_scale * err[1], w_rel + bias_scale * c_ang)
+                lam3 = wp.inverse(kmat) * rhs3
+                lin = wp.vec2(lam3[0], lam3[1])
+                acc.point[env, j] = acc.point[env, j] + lin
+                acc.angle[env, j] = acc.angle[env, j] + lam3[2]
+                apply_impulse(state, model, env, a, -lin, ra)
+                apply_impulse(state, model, env, b, lin, rb)
+                state.ang_vel[env, a] = state.ang_vel[env, a] - iia * lam3[2]
+                state.ang_vel[env, b] = state.ang_vel[env, b] + iib * lam3[2]
+        else:
+            det = k11 * k22 - k12 * k12
+            if det > 1.0e-12:
+                rhs2 = -(dv + err * bias_scale)
+                lam_p = wp.vec2(k22 * rhs2[0] - k12 * rhs2[1], -k12 * rhs2[0] + k11 * rhs2[1]) / det
+                acc.point[env, j] = acc.point[env, j] + lam_p
+                apply_impulse(state, model, env, a, -lam_p, ra)
+                apply_impulse(state, model, env, b, lam_p, rb)
+
+
+@wp.kernel
+def solve_substep(
+    # Model:
+    model: BodyModel,
+    joints: JointModel,
+    thrusters: ThrusterModel,
+    params: SolverParams,
+    # Data in:
+    motor_action: wp.array2d(dtype=float),
+    thruster_action: wp.array2d(dtype=float),
+    # Data out:
+    state_inout: BodyState,
+    contacts_inout: Contacts,
+    joint_acc_inout: JointImpulses,
+    green_blue_out: wp.array(dtype=wp.int32),
+    green_red_out: wp.array(dtype=wp.int32),
+):
+    """Forces, warm start, sequential impulses, symplectic Euler, clamps and role outcomes; launch (env,)."""
+    env = wp.tid()
+    nb = state_inout.pos.shape[1]
+    nk = contacts_inout.pair_a.shape[0]
+    nj = joints.a.shape[1]
+    nt = thrusters.body.shape[1]
+    dt = params.dt
+    state = state_inout
+    contacts = contacts_inout
+    acc = joint_acc_inout
+
+    # external forces: gravity and thrusters
+    for i in range(nb):
+        if model.active[env, i] != 0 and model.inv_mass[env, i] > 0.0:
+            state.vel[env, i] = state.vel[env, i] + params.gravity * dt
+    for t in range(nt):
+        if thrusters.active[env, t] != 0:
+            i = thrusters.body[env, t]
+            act = wp.clamp(thruster_action[env, thrusters.channel[env, t]], 0.0, 1.0)
+            cos_i = wp.cos(state.rot[env, i])
+            sin_i = wp.sin(state.rot[env, i])
+            ang = state.rot[env, i] + thrusters.rot[env, t]
+            direction = wp.vec2(wp.cos(ang), wp.sin(ang))
+            impulse = direction * (thrusters.power[env, t] * params.base_thruster_power * act * dt)
+            apply_impulse(state, model, env, i, impulse, rotate(cos_i, sin_i, thrusters.pos[env, t]))
+
+    # restitution targets from the approach speed, then warm start; list the active points
+    n_points = int(0)
+    for k in range(nk):
+        a = contacts.pair_a[k]
+        b = contacts.pair_b[k]
+        n = contacts.normal[env, k]
+        tang = wp.vec2(-n[1], n[0])
+        e = wp.min(model.restitution[env, a], model.restitution[env, b])
+        for s in range(2):
+            if contacts.active[env, k, s] != 0:
+                p = contacts.point[env, k, s]
+                ra = p - state.pos[env, a]
+                rb = p - state.pos[env, b]
+                vn = wp.dot(point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra), n)
+                bounce = float(0.0)
+                if vn < -params.bounce_threshold:
+                    bounce = e * vn
+                contacts.bounce[env, k, s] = bounce
+                imp = n * contacts.acc_n[env, k, s] + tang * contacts.acc_t[env, k, s]
+                apply_impulse(state, model, env, a, -imp, ra)
+                apply_impulse(state, model, env, b, imp, rb)
+                contacts.order[env, n_points] = 2 * k + s
+                n_points += 1
+    for j in range(nj):
+        acc.motor[env, j] = 0.0
+        acc.limit[env, j] = 0.0
+        a = joints.a[env, j]
+        b = joints.b[env, j]
+        live = joints.active[env, j] != 0 and model.active[env, a] != 0 and model.active[env, b] != 0
+        if live and joints.fixed[env, j] == 0:
+            acc.angle[env, j] = 0.0
+        if live:
+            ra = rotate(wp.cos(state.rot[env, a]), wp.sin(state.rot[env, a]), joints.anchor_a[env, j])
+            rb = rotate(wp.cos(state.rot[env, b]), wp.sin(state.rot[env, b]), joints.anchor_b[env, j])
+            lam = acc.point[env, j]
+            apply_impulse(state, model, env, a, -lam, ra)
+            apply_impulse(state, model, env, b, lam, rb)
+            la = acc.angle[env, j]
+            state.ang_vel[env, a] = state.ang_vel[env, a] - model.inv_inertia[env, a] * la
+            state.ang_vel[env, b] = state.ang_vel[env, b] + model.inv_inertia[env, b] * la
+        else:
+            acc.point[env, j] = wp.vec2(0.0, 0.0)
+            acc.angle[env, j] = 0.0
+
+    # sequential impulses
+    for it in range(params.iterations):
+        for j in range(nj):
+            a = joints.a[env, j]
+            b = joints.b[env, j]
+            if joints.active[env, j] != 0 and model.active[env, a] != 0 and model.active[env, b] != 0:
+                solve_joint(model, joints, params, motor_action, env, j, state, acc)
+        for q in range(n_points):
+            code = contacts.order[env, q]
+            solve_contact(model, contacts, params, env, code // 2, code % 2, state)
+
+    # symplectic Euler and clamps
+    for i in range(nb):
+        if model.active[env, i] != 0:
+            v = state.vel[env, i]
+            v = wp.vec2(
+                wp.clamp(v[0], -params.clip_velocity, params.clip_velocity),
+                wp.clamp(v[1], -params.clip_velocity, params.clip_velocity),
+            )
+            w = wp.clamp(state.ang_vel[env, i], -params.clip_angular_velocity, params.clip_angular_velocity)
+            x = state.pos[env, i] + v * dt
+            x = wp.vec2(
+                wp.clamp(x[0], -params.clip_position, params.clip_position),
+                wp.clamp(x[1], -params.clip_position, params.clip_position),
+            )
+            state.vel[env, i] = v
+            state.ang_vel[env, i] = w
+            state.pos[env, i] = x
+            state.rot[env, i] = state.rot[env, i] + w * dt
+
+    # role outcomes: green (1) touching blue (2) or red (3). Like Kinetix, the first substep of a
+    # step with any outcome decides it; later substeps of the same step do not change the flags.
+    if green_blue_out[env] == 0 and green_red_out[env] == 0:
+        gb = int(0)
+        gr = int(0)
+        for k in range(nk):
+            if contacts.active[env, k, 0] != 0 or contacts.active[env, k, 1] != 0:
+                prod = model.role[env, contacts.pair_a[k]] * model.role[env, contacts.pair_b[k]]
+                if prod == 2:
+                    gb = 1
+                if prod == 3:
+                    gr = 1
+        green_blue_out[env] = gb
+        green_red_out[env] = gr
+
+
+__all__ = ["solve_substep"]
