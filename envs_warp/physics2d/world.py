@@ -37,7 +37,8 @@ WORLD = World(
     name="physics2d",
     config=Physics2DEnvConfig,
     env=Physics2DEnv,
-    kernel_modules=("envs_warp.physics2d.kernels",),
+    kernel_modules=("envs_warp.physics2d.collision", "envs_warp.physics2d.solver", "envs_warp.physics2d.level_load",
+                    "envs_warp.physics2d.task", "envs_warp.physics2d.observations"),
     description="2D rigid-body worlds in the Kinetix task space",
     random_levels=_random_levels,
     held_out_levels=lambda cfg: kinetix_eval_levels(cfg.size),
@@ -46,5 +47,5 @@ WORLD = World(
     agent_positions=lambda env: env.pos,  # [N, 1, 2] [m] the green body
     read_levels=_read_levels,
     smoke_overrides={"size": "s", "bank_size": 16, "max_steps": 16},
-    noop_solved=lambda cfg, levels: noop_solved(levels, cfg.size, cfg.max_steps, levels.device),
+    noop_solved=lambda cfg, levels: noop_solved(levels, cfg, device=levels.device),
 )
