@@ -10,7 +10,7 @@ from torchrl.data import Bounded, Categorical, Composite, Unbounded
 
 from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
 from ..core.levels import LevelSchema
-from . import kernels
+from . import dynamics, lidar, reset, task
 from .config import DISCRETE_ACTIONS, LidarNavConfig
 from .levels import LevelGenerator, level_schema
 
@@ -136,7 +136,7 @@ class LidarNavEnv(WarpEnv):
             self.generator.generate_into(self.levels, fresh, self.rng_seed, self.rng_counter)
         s, launch = self._wp, self.launcher.launch
         self.rows_mask.copy_(mask)
-        launch(kernels.reset_rows, (),
+        launch(reset.reset_rows, (),
                inputs=[self.params, s["rows"], s["level_walls"], s["level_start"], s["level_goal"]],
                outputs=[s["walls"], s["pos"], s["theta"], s["heading"], s["vel"], s["goal"], s["reached"],
                         s["crashed"], s["step_count"], s["ep_done"]])
@@ -149,12 +149,12 @@ class LidarNavEnv(WarpEnv):
         s, launch, a = self._wp, self.launcher.launch, (self.cfg.num_agents,)
         if self.cfg.action_type == "discrete":
             self.action_index.copy_(action)
-            launch(kernels.discrete_to_targets, a, inputs=[s["action_index"], s["table"]], outputs=[s["targets"]])
+            launch(dynamics.discrete_to_targets, a, inputs=[s["action_index"], s["table"]], outputs=[s["targets"]])
         else:
             self.targets.copy_(action)
-        launch(kernels.integrate, a, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
+        launch(dynamics.integrate, a, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
                outputs=[s["pos"], s["theta"], s["heading"], s["vel"], s["old_pos"]])
-        launch(kernels.detect_events, a, inputs=[self.params, s["walls"], s["pos"], s["heading"], s["goal"], s["ep_done"]],
+        launch(dynamics.detect_events, a, inputs=[self.params, s["walls"], s["pos"], s["heading"], s["goal"], s["ep_done"]],
                outputs=[s["map_hit"], s["robot_hit"], s["at_goal"]])
         self._sense(s["all_rows"], with_reward=True)
 
@@ -163,15 +163,15 @@ class LidarNavEnv(WarpEnv):
         s, launch, a = self._wp, self.launcher.launch, (self.cfg.num_agents,)
         lidar_inputs = [self.params, rows, s["walls"], s["pos"], s["heading"], s["beam_dirs"]]
         if self.wp_device == "cpu":  # a thread per robot: per-thread cost and masked-out rows stay cheap
-            launch(kernels.cast_lidar_per_robot, a, inputs=lidar_inputs, outputs=[s["ranges"]])
+            launch(lidar.cast_lidar_per_robot, a, inputs=lidar_inputs, outputs=[s["ranges"]])
         else:  # a thread per beam keeps the GPU full
-            launch(kernels.cast_lidar, (*a, self.cfg.lidar_num_beams), inputs=lidar_inputs, outputs=[s["ranges"]])
-        launch(kernels.agent_outputs, a,
+            launch(lidar.cast_lidar, (*a, self.cfg.lidar_num_beams), inputs=lidar_inputs, outputs=[s["ranges"]])
+        launch(task.agent_outputs, a,
                inputs=[self.params, rows, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],
                        s["ranges"], s["map_hit"], s["robot_hit"], s["at_goal"], s["ep_done"], int(with_reward)],
                outputs=[s["reached"], s["crashed"], s["individual"], s["obs"]])
         if with_reward:
-            launch(kernels.env_outputs, (), inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
+            launch(task.env_outputs, (), inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
                    outputs=[s["step_count"], s["ep_done"], s["reward"], s["terminated"], s["truncated"]])
 
     def _observe(self, reset: bool) -> TensorDictBase:
