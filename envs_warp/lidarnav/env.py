@@ -100,34 +100,58 @@ class LidarNavEnv(WarpEnv):
             table=wp.from_torch(self.action_table, dtype=wp.vec2), beam_dirs=wp.from_torch(self.beam_dirs, dtype=wp.vec2),
         )
 
-    def _make_specs(self) -> None:
-        n, a, cfg = self.num_envs, self.cfg.num_agents, self.cfg
-        dev = self.device
+    @classmethod
+    def make_specs(cls, cfg: LidarNavConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
+        """observation/action/reward/done specs with batch ``[num_envs]`` for ``cfg``, without building an env.
+
+        The root ``"level_id"`` entry is not included: every world's env adds it itself.
+
+        Examples:
+            >>> specs = LidarNavEnv.make_specs(LidarNavConfig.jaxnav(num_agents=4), num_envs=8, device="cpu")
+            >>> specs["observation"]["agents", "observation"].shape
+            torch.Size([8, 4, 205])
+            >>> specs["action"]["agents", "action"].shape
+            torch.Size([8, 4, 2])
+        """
+        n, a, dev = num_envs, cfg.num_agents, torch.device(device)
         if cfg.action_type == "continuous":
             action = Bounded(
                 low=torch.tensor([cfg.min_v, -math.pi / 6], device=dev).expand(n, a, 2),
                 high=torch.tensor([cfg.max_v, math.pi / 6], device=dev).expand(n, a, 2),
                 shape=(n, a, 2), dtype=torch.float32, device=dev,
-            )
+            )  # [N, A, 2] (v [m/s], w [rad/s])
         else:
-            action = Categorical(len(DISCRETE_ACTIONS), shape=(n, a), dtype=torch.int64, device=dev)
+            action = Categorical(len(DISCRETE_ACTIONS), shape=(n, a), dtype=torch.int64, device=dev)  # [N, A]
         flag = lambda: Categorical(2, shape=(n, a, 1), dtype=torch.bool, device=dev)
-        self.observation_spec = Composite(
+        observation = Composite(
             {AGENTS: Composite(
                 observation=Unbounded(shape=(n, a, cfg.obs_dim), dtype=torch.float32, device=dev),
                 reached_goal=flag(),
                 crashed=flag(),
-                shape=(n, a),
+                shape=(n, a), device=dev,
             )},
-            shape=(n,),
+            shape=(n,), device=dev,
         )
-        self.action_spec = Composite({AGENTS: Composite(action=action, shape=(n, a))}, shape=(n,))
-        self.reward_spec = Composite(
-            {AGENTS: Composite(reward=Unbounded(shape=(n, a, 1), dtype=torch.float32, device=dev), shape=(n, a))},
-            shape=(n,),
+        reward = Composite(
+            {AGENTS: Composite(
+                reward=Unbounded(shape=(n, a, 1), dtype=torch.float32, device=dev), shape=(n, a), device=dev,
+            )},
+            shape=(n,), device=dev,
         )
         done = lambda: Categorical(2, shape=(n, 1), dtype=torch.bool, device=dev)
-        self.done_spec = Composite(done=done(), terminated=done(), truncated=done(), shape=(n,))
+        return {
+            "observation": observation,
+            "action": Composite({AGENTS: Composite(action=action, shape=(n, a), device=dev)}, shape=(n,), device=dev),
+            "reward": reward,
+            "done": Composite(done=done(), terminated=done(), truncated=done(), shape=(n,), device=dev),
+        }
+
+    def _make_specs(self) -> None:
+        specs = self.make_specs(self.cfg, self.num_envs, self.device)
+        self.observation_spec = specs["observation"]
+        self.action_spec = specs["action"]
+        self.reward_spec = specs["reward"]
+        self.done_spec = specs["done"]
 
     # ------------------------------------------------------------------ world API
     def _reset_rows(self, mask: torch.Tensor) -> None:
