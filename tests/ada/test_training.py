@@ -73,6 +73,7 @@ def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
     proc.wait()
     assert periodic.exists(), "no periodic checkpoint appeared before the child stopped or the deadline passed"
     assert proc.returncode == -signal.SIGKILL, f"the child was not killed mid-run (exit status {proc.returncode})"
+    assert (ckpts / "last.ckpt").is_file()
     at_kill = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=False)["epoch"]
     assert at_kill < epochs - 1, f"last.ckpt already held the final iteration ({at_kill}) when the child was killed"
     assert not (ckpts / f"iter{epochs - 1:05d}.ckpt").exists()
