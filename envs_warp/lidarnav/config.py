@@ -109,7 +109,7 @@ class LidarNavConfig:
 
     def kernel_params(self) -> "wp.codegen.StructInstance":
         """The ``NavParams`` struct the kernels read."""
-        from .kernels import NavParams
+        from .params import NavParams
 
         p = NavParams()
         p.width, p.height, p.cell = self.map_width, self.map_height, self.cell_size

@@ -10,7 +10,7 @@ from torchrl.data import Bounded, Categorical, Composite, Unbounded
 
 from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
 from ..core.levels import LevelSchema
-from . import kernels
+from . import dynamics, lidar, reset, task
 from .config import DISCRETE_ACTIONS, LidarNavConfig
 from .levels import LevelGenerator, level_schema
 
@@ -100,34 +100,58 @@ class LidarNavEnv(WarpEnv):
             table=wp.from_torch(self.action_table, dtype=wp.vec2), beam_dirs=wp.from_torch(self.beam_dirs, dtype=wp.vec2),
         )
 
-    def _make_specs(self) -> None:
-        n, a, cfg = self.num_envs, self.cfg.num_agents, self.cfg
-        dev = self.device
+    @classmethod
+    def make_specs(cls, cfg: LidarNavConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
+        """observation/action/reward/done specs with batch ``[num_envs]`` for ``cfg``, without building an env.
+
+        The root ``"level_id"`` entry is not included: every world's env adds it itself.
+
+        Examples:
+            >>> specs = LidarNavEnv.make_specs(LidarNavConfig.jaxnav(num_agents=4), num_envs=8, device="cpu")
+            >>> specs["observation"]["agents", "observation"].shape
+            torch.Size([8, 4, 205])
+            >>> specs["action"]["agents", "action"].shape
+            torch.Size([8, 4, 2])
+        """
+        n, a, dev = num_envs, cfg.num_agents, torch.device(device)
         if cfg.action_type == "continuous":
             action = Bounded(
                 low=torch.tensor([cfg.min_v, -math.pi / 6], device=dev).expand(n, a, 2),
                 high=torch.tensor([cfg.max_v, math.pi / 6], device=dev).expand(n, a, 2),
                 shape=(n, a, 2), dtype=torch.float32, device=dev,
-            )
+            )  # [N, A, 2] (v [m/s], w [rad/s])
         else:
-            action = Categorical(len(DISCRETE_ACTIONS), shape=(n, a), dtype=torch.int64, device=dev)
+            action = Categorical(len(DISCRETE_ACTIONS), shape=(n, a), dtype=torch.int64, device=dev)  # [N, A]
         flag = lambda: Categorical(2, shape=(n, a, 1), dtype=torch.bool, device=dev)
-        self.observation_spec = Composite(
+        observation = Composite(
             {AGENTS: Composite(
                 observation=Unbounded(shape=(n, a, cfg.obs_dim), dtype=torch.float32, device=dev),
                 reached_goal=flag(),
                 crashed=flag(),
-                shape=(n, a),
+                shape=(n, a), device=dev,
             )},
-            shape=(n,),
+            shape=(n,), device=dev,
         )
-        self.action_spec = Composite({AGENTS: Composite(action=action, shape=(n, a))}, shape=(n,))
-        self.reward_spec = Composite(
-            {AGENTS: Composite(reward=Unbounded(shape=(n, a, 1), dtype=torch.float32, device=dev), shape=(n, a))},
-            shape=(n,),
+        reward = Composite(
+            {AGENTS: Composite(
+                reward=Unbounded(shape=(n, a, 1), dtype=torch.float32, device=dev), shape=(n, a), device=dev,
+            )},
+            shape=(n,), device=dev,
         )
         done = lambda: Categorical(2, shape=(n, 1), dtype=torch.bool, device=dev)
-        self.done_spec = Composite(done=done(), terminated=done(), truncated=done(), shape=(n,))
+        return {
+            "observation": observation,
+            "action": Composite({AGENTS: Composite(action=action, shape=(n, a), device=dev)}, shape=(n,), device=dev),
+            "reward": reward,
+            "done": Composite(done=done(), terminated=done(), truncated=done(), shape=(n,), device=dev),
+        }
+
+    def _make_specs(self) -> None:
+        specs = self.make_specs(self.cfg, self.num_envs, self.device)
+        self.observation_spec = specs["observation"]
+        self.action_spec = specs["action"]
+        self.reward_spec = specs["reward"]
+        self.done_spec = specs["done"]
 
     # ------------------------------------------------------------------ world API
     def _reset_rows(self, mask: torch.Tensor) -> None:
@@ -136,7 +160,7 @@ class LidarNavEnv(WarpEnv):
             self.generator.generate_into(self.levels, fresh, self.rng_seed, self.rng_counter)
         s, launch = self._wp, self.launcher.launch
         self.rows_mask.copy_(mask)
-        launch(kernels.reset_rows, (),
+        launch(reset.reset_rows, (),
                inputs=[self.params, s["rows"], s["level_walls"], s["level_start"], s["level_goal"]],
                outputs=[s["walls"], s["pos"], s["theta"], s["heading"], s["vel"], s["goal"], s["reached"],
                         s["crashed"], s["step_count"], s["ep_done"]])
@@ -149,12 +173,12 @@ class LidarNavEnv(WarpEnv):
         s, launch, a = self._wp, self.launcher.launch, (self.cfg.num_agents,)
         if self.cfg.action_type == "discrete":
             self.action_index.copy_(action)
-            launch(kernels.discrete_to_targets, a, inputs=[s["action_index"], s["table"]], outputs=[s["targets"]])
+            launch(dynamics.discrete_to_targets, a, inputs=[s["action_index"], s["table"]], outputs=[s["targets"]])
         else:
             self.targets.copy_(action)
-        launch(kernels.integrate, a, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
+        launch(dynamics.integrate, a, inputs=[self.params, s["targets"], s["ep_done"], s["crashed"]],
                outputs=[s["pos"], s["theta"], s["heading"], s["vel"], s["old_pos"]])
-        launch(kernels.detect_events, a, inputs=[self.params, s["walls"], s["pos"], s["heading"], s["goal"], s["ep_done"]],
+        launch(dynamics.detect_events, a, inputs=[self.params, s["walls"], s["pos"], s["heading"], s["goal"], s["ep_done"]],
                outputs=[s["map_hit"], s["robot_hit"], s["at_goal"]])
         self._sense(s["all_rows"], with_reward=True)
 
@@ -163,15 +187,15 @@ class LidarNavEnv(WarpEnv):
         s, launch, a = self._wp, self.launcher.launch, (self.cfg.num_agents,)
         lidar_inputs = [self.params, rows, s["walls"], s["pos"], s["heading"], s["beam_dirs"]]
         if self.wp_device == "cpu":  # a thread per robot: per-thread cost and masked-out rows stay cheap
-            launch(kernels.cast_lidar_per_robot, a, inputs=lidar_inputs, outputs=[s["ranges"]])
+            launch(lidar.cast_lidar_per_robot, a, inputs=lidar_inputs, outputs=[s["ranges"]])
         else:  # a thread per beam keeps the GPU full
-            launch(kernels.cast_lidar, (*a, self.cfg.lidar_num_beams), inputs=lidar_inputs, outputs=[s["ranges"]])
-        launch(kernels.agent_outputs, a,
+            launch(lidar.cast_lidar, (*a, self.cfg.lidar_num_beams), inputs=lidar_inputs, outputs=[s["ranges"]])
+        launch(task.agent_outputs, a,
                inputs=[self.params, rows, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],
                        s["ranges"], s["map_hit"], s["robot_hit"], s["at_goal"], s["ep_done"], int(with_reward)],
                outputs=[s["reached"], s["crashed"], s["individual"], s["obs"]])
         if with_reward:
-            launch(kernels.env_outputs, (), inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
+            launch(task.env_outputs, (), inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
                    outputs=[s["step_count"], s["ep_done"], s["reward"], s["terminated"], s["truncated"]])
 
     def _observe(self, reset: bool) -> TensorDictBase:

@@ -12,7 +12,7 @@ from tensordict import TensorDict
 from ..core.launch import RowLauncher
 from ..core.levels import LevelField, LevelFileError, LevelSchema, bounds_check
 from ..core.warp_runtime import init_warp, warp_device
-from . import kernels
+from . import generation
 from .config import LidarNavConfig
 
 
@@ -109,7 +109,8 @@ class LevelGenerator:
         launcher, scratch, (cells, queue, seen, solvable, mask_v) = self._buffers(levels.batch_size[0])
         scratch[4].copy_(mask)
         walls, start, goal, seed_v, counter_v = self._level_views(launcher, levels, seed, counter, cache=cache_views)
-        launcher.launch(kernels.generate_levels, (), inputs=[self.params, mask_v, seed_v, counter_v, cells, queue, seen],
+        launcher.launch(generation.generate_levels, (),
+                        inputs=[self.params, mask_v, seed_v, counter_v, cells, queue, seen],
                         outputs=[walls, start, goal, solvable])
         return scratch[3].bool()
 
@@ -130,7 +131,7 @@ class LevelGenerator:
         walls = launcher.rows(levels["walls"])
         start = launcher.rows(levels["start"], wp.vec3)
         goal = launcher.rows(levels["goal"], wp.vec2)
-        launcher.launch(kernels.check_solvable, (), inputs=[self.params, walls, start, goal, queue, seen], outputs=[out])
+        launcher.launch(generation.check_solvable, (), inputs=[self.params, walls, start, goal, queue, seen], outputs=[out])
         return scratch[3].bool()
 
 

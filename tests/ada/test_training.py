@@ -59,18 +59,31 @@ def test_transformer_xl_run_stopped_and_resumed_matches_uninterrupted_run_exactl
 
 @pytest.mark.xdist_group("training")
 def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
-    reference = params(train(tiny(tmp_path / "ref", "--trainer.max_epochs", "12")))
-    cmd = [sys.executable, "-m", "ada.cli", "train", *tiny(tmp_path / "killed", "--trainer.max_epochs", "12")]
+    epochs = 12
+    reference = params(train(tiny(tmp_path / "ref", "--trainer.max_epochs", str(epochs))))
+    cmd = [sys.executable, "-m", "ada.cli", "train", *tiny(tmp_path / "killed", "--trainer.max_epochs", str(epochs))]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # same float reduction order as this (one-thread) process
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt = tmp_path / "killed" / "checkpoints" / "iter00003.ckpt"
+    ckpts = tmp_path / "killed" / "checkpoints"
+    periodic = ckpts / "iter00002.ckpt"  # the third iteration's save, ~9 iterations (~0.7 s) before the end
     deadline = time.time() + 120
-    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
+    while not periodic.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)  # does nothing to a child that already exited
     proc.wait()
-    assert (tmp_path / "killed" / "checkpoints" / "last.ckpt").is_file()
-    resumed = train(tiny(tmp_path / "killed", "--trainer.max_epochs", "12"))
+    assert periodic.exists(), "no periodic checkpoint appeared before the child stopped or the deadline passed"
+    assert proc.returncode == -signal.SIGKILL, f"the child was not killed mid-run (exit status {proc.returncode})"
+    assert (ckpts / "last.ckpt").is_file()
+    at_kill = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=False)["epoch"]
+    assert at_kill < epochs - 1, f"last.ckpt already held the final iteration ({at_kill}) when the child was killed"
+    assert not (ckpts / f"iter{epochs - 1:05d}.ckpt").exists()
+    # a resume that restarts from scratch saves iterations up to the resume point again (as iterNNNNN-v1.ckpt)
+    upto_kill = lambda: {p: p.stat().st_mtime_ns for p in ckpts.glob("iter*.ckpt") if int(p.stem[4:9]) <= at_kill}
+    kept = upto_kill()
+    assert kept, "no periodic checkpoint at or before last.ckpt's iteration"
+    resumed = train(tiny(tmp_path / "killed", "--trainer.max_epochs", str(epochs)))
+    assert int(resumed.env_steps) == epochs * 16 * 16
+    assert upto_kill() == kept, f"the resumed run redid iterations up to {at_kill} instead of resuming after them"
     for key, value in params(resumed).items():
         assert torch.equal(value, reference[key]), f"{key} differs after kill and resume"
 

@@ -1,6 +1,7 @@
 """Curricula inside ``ada train``: exact resume, DDP-consistent buffers, physics2d levels."""
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import pytest
 import torch
 
 from ada.cli import train
-from curricula.tags import REPLAY, tag_kind
+from curricula.accel import ACCELSampler
+from curricula.tags import NEW, RANDOM, REPLAY, tag_kind, tag_serial
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "experiments" / "configs" / "lidarnav_tiny.yaml")
@@ -58,12 +60,75 @@ def test_accel_run_replays_buffer_levels_and_logs_curriculum_metrics(tmp_path):
 
 
 @pytest.mark.xdist_group("training")
-def test_plr_trains_on_physics2d_bank_levels(tmp_path):
+def test_plr_trains_on_physics2d_bank_levels(tmp_path, monkeypatch):
+    replay_prob, epochs = 0.7, 8
+    resets = []  # per reset while the buffer was ready: (tags [k], every replay row got its buffer entry's level)
+    rollouts = []  # per iteration: (buffer ready, rollout tags [N, T])
+    on_reset, train_mask = ACCELSampler.on_reset, ACCELSampler.train_mask
+
+    def recording_on_reset(self, env, mask):
+        ready = self.ready
+        on_reset(self, env, mask)
+        tags = env.level_id[mask]
+        replay = tag_kind(tags) == REPLAY
+        assert ready or not replay.any(), "a level was replayed before the buffer reached min_fill"
+        if ready:
+            slot = self.buffer.lookup(tag_serial(tags[replay]))
+            same = bool((slot >= 0).all()) and all(
+                torch.equal(env.levels[key][mask][replay], self.buffer.levels[key][slot]) for key in env.levels.keys())
+            resets.append((tags.clone(), same))
+
+    def recording_train_mask(self, tags):
+        rollouts.append((self.ready, tags.clone()))
+        return train_mask(self, tags)
+
+    monkeypatch.setattr(ACCELSampler, "on_reset", recording_on_reset)
+    monkeypatch.setattr(ACCELSampler, "train_mask", recording_train_mask)
     config = str(ROOT / "experiments" / "configs" / "physics2d_tiny.yaml")
-    module = train(["--config", config, "--trainer.default_root_dir", str(tmp_path / "p2"), "--trainer.max_epochs", "4",
+    module = train(["--config", config, "--trainer.default_root_dir", str(tmp_path / "p2"),
+                    "--trainer.max_epochs", str(epochs), "--model.ppo.total_env_steps", str(epochs * 32 * 16),
                     "--trainer.enable_progress_bar", "false", "--artifacts", "false",
-                    "--model.curriculum.method", "accel", *SMALL["accel"]])
-    assert module.rt.sampler.buffer.size() > 0
+                    "--model.curriculum.method", "accel", *SMALL["accel"],
+                    "--model.curriculum.plr.replay_prob", str(replay_prob)])
+    sampler, env = module.rt.sampler, module.rt.base_env
+    buf = sampler.buffer
+    assert buf.size() >= 0.25 * buf.capacity
+    # resets after min_fill replay buffer levels at about replay_prob, and load exactly the replayed entry's level
+    kinds = tag_kind(torch.cat([tags for tags, _ in resets]))
+    assert kinds.numel() >= 60, f"only {kinds.numel()} resets once the buffer was ready"
+    share = float((kinds == REPLAY).float().mean())
+    assert abs(share - replay_prob) < 0.15, f"{share:.2f} of resets replayed, configured {replay_prob}"
+    assert all(same for _, same in resets), "a replayed row did not get its buffer entry's level"
+    assert ((kinds == RANDOM) | (kinds == NEW) | (kinds == REPLAY)).all()
+    assert (kinds == NEW).any(), "no ACCEL mutant was played"
+    # the rollouts carry those tags: none replayed before the buffer filled, replays once it had
+    assert not rollouts[0][0] and not (tag_kind(rollouts[0][1]) == REPLAY).any()
+    ready_rollouts = [tags for ready, tags in rollouts if ready]
+    assert len(ready_rollouts) == epochs - 1, "the buffer should reach min_fill after the first update"
+    assert all((tag_kind(tags) == REPLAY).any() for tags in ready_rollouts), "a rollout without replays"
+    # the buffer: finite scores, valid physics2d records, random-bank entries rebuilt exactly from their tags
+    valid = buf.valid
+    assert torch.isfinite(buf.score[valid]).all()
+    levels = buf.levels[valid]
+    checked = env.level_schema.validate(levels.cpu(), source="plr buffer")
+    for key in levels.keys():
+        assert torch.equal(checked[key], levels[key].cpu()), key
+    source = buf.source[valid]
+    from_bank = tag_kind(source) == RANDOM
+    assert from_bank.any() and (tag_kind(source) == NEW).any(), "the buffer should hold bank levels and mutants"
+    rebuilt = env.random_levels_from_tags(source[from_bank])
+    for key in levels.keys():
+        assert torch.equal(rebuilt[key], levels[key][from_bank]), f"buffer level field {key} does not rebuild"
+    # logged curriculum metrics: every iteration, and the replay share the rollouts actually had
+    with open(tmp_path / "p2" / "logs" / "version_0" / "metrics.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("curriculum/replay_share")]
+    assert len(rows) == epochs == len(rollouts)
+    for key in ("curriculum/buffer_size", "curriculum/mutants", "curriculum/inserted", "curriculum/buffer_score"):
+        assert all(r[key] != "" for r in rows), key
+    for row, (_, tags) in zip(rows, rollouts):
+        rollout_share = float((tag_kind(tags) == REPLAY).float().mean())
+        assert abs(float(row["curriculum/replay_share"]) - rollout_share) < 1e-6
+    assert float(rows[-1]["curriculum/buffer_size"]) == buf.capacity
 
 
 @pytest.mark.parametrize("method", ["sfl", "accel"])

@@ -21,6 +21,27 @@ def test_check_env_specs_passes(agents, action_type):
     assert td["done"].shape == (6, 1)
 
 
+@pytest.mark.parametrize("agents", [1, 4])
+@pytest.mark.parametrize("action_type", ["continuous", "discrete"])
+def test_make_specs_from_the_config_equal_a_built_envs_specs_without_level_id(agents, action_type):
+    cfg = LidarNavConfig.jaxnav(num_agents=agents, action_type=action_type)
+    specs = LidarNavEnv.make_specs(cfg, num_envs=5, device="cpu")
+    env = LidarNavEnv(cfg, num_envs=5, seed=2)
+    assert set(specs) == {"observation", "action", "reward", "done"}
+    built_obs = env.full_observation_spec.clone()
+    built_obs.pop("level_id")  # every env adds its [N, 1] level tag itself
+    assert "level_id" not in specs["observation"].keys()
+    assert specs["observation"] == built_obs
+    assert specs["action"] == env.full_action_spec
+    assert specs["reward"] == env.full_reward_spec
+    assert specs["done"] == env.full_done_spec
+    for spec in specs.values():
+        assert spec.shape == (5,) and spec.device == torch.device("cpu")
+    action = specs["action"]["agents", "action"]
+    assert action.shape == ((5, agents, 2) if action_type == "continuous" else (5, agents))
+    assert specs["observation"]["agents", "observation"].shape == (5, agents, cfg.obs_dim)
+
+
 def test_partial_reset_touches_exactly_the_masked_rows():
     env = LidarNavEnv(LidarNavConfig.jaxnav(num_agents=2), num_envs=8, seed=0)
     td = env.reset()

@@ -234,14 +234,14 @@ def test_no_nan_over_long_random_rollouts():
 
 
 def test_per_beam_gpu_lidar_launch_matches_the_per_robot_cpu_launch():
-    from envs_warp.lidarnav import kernels
+    from envs_warp.lidarnav import lidar
 
     env = LidarNavEnv(LidarNavConfig.jaxnav(num_agents=3), num_envs=64, seed=4)
     env.reset()
     cpu_ranges = env.ranges.clone()
     s = env._wp
     env.ranges.zero_()
-    env.launcher.launch(kernels.cast_lidar, (3, env.cfg.lidar_num_beams),
+    env.launcher.launch(lidar.cast_lidar, (3, env.cfg.lidar_num_beams),
                         inputs=[env.params, s["all_rows"], s["walls"], s["pos"], s["heading"], s["beam_dirs"]],
                         outputs=[s["ranges"]])
     assert torch.equal(env.ranges, cpu_ranges)

@@ -1,0 +1,137 @@
+"""Task stage of the lidar navigation world: observations, outcome flags, JaxNav rewards and episode ends."""
+from __future__ import annotations
+
+import warp as wp
+
+from .geometry import wrap_angle
+from .params import NavParams
+
+wp.set_module_options({"enable_backward": False})
+
+
+@wp.kernel
+def agent_outputs(
+    p: NavParams,
+    rows: wp.array(dtype=wp.bool),  # [N] rows to sense
+    action: wp.array2d(dtype=wp.vec2),  # [N, A] targets applied this step
+    pos: wp.array2d(dtype=wp.vec2),  # [N, A]
+    old_pos: wp.array2d(dtype=wp.vec2),  # [N, A]
+    theta: wp.array2d(dtype=float),  # [N, A]
+    vel: wp.array2d(dtype=wp.vec2),  # [N, A]
+    goal: wp.array2d(dtype=wp.vec2),  # [N, A]
+    ranges: wp.array3d(dtype=float),  # [N, A, B]
+    map_hit: wp.array2d(dtype=wp.int32),  # [N, A]
+    robot_hit: wp.array2d(dtype=wp.int32),  # [N, A]
+    at_goal: wp.array2d(dtype=wp.int32),  # [N, A]
+    ep_done: wp.array(dtype=wp.int32),  # [N] before this step
+    with_reward: int,
+    reached: wp.array2d(dtype=wp.int32),  # [N, A] in/out
+    crashed: wp.array2d(dtype=wp.int32),  # [N, A] in/out
+    reward_out: wp.array2d(dtype=float),  # [N, A] individual reward
+    obs_out: wp.array3d(dtype=float),  # [N, A, B + 5]
+):
+    """Per-robot outcome flags, JaxNav's individual reward terms and the observation vector."""
+    env, i = wp.tid()
+    if not rows[env]:
+        return
+    c = pos[env, i]
+    g = goal[env, i]
+    # -- observation: lidar, (v, w), goal distance and bearing, reward mixing weight
+    near = bool(False)
+    for b in range(p.num_beams):
+        r = float(ranges[env, i, b])
+        if r <= p.lidar_thresh + p.rad:
+            near = True
+        if p.normalise == 1:
+            r = r / p.max_range - 0.5
+        obs_out[env, i, b] = r
+    s = vel[env, i]
+    to_goal = g - c
+    gdist = wp.clamp(wp.length(to_goal), 0.0, p.max_range)
+    gbear = wrap_angle(wp.atan2(to_goal[1], to_goal[0]) - theta[env, i])
+    lam = p.rew_lambda
+    if p.normalise == 1:
+        obs_out[env, i, p.num_beams + 0] = s[0] / p.max_v - 0.5
+        obs_out[env, i, p.num_beams + 1] = s[1] / p.max_w
+        obs_out[env, i, p.num_beams + 2] = gdist / p.max_range - 0.5
+        obs_out[env, i, p.num_beams + 3] = gbear / wp.pi
+        obs_out[env, i, p.num_beams + 4] = lam - 0.5
+    else:
+        obs_out[env, i, p.num_beams + 0] = s[0]
+        obs_out[env, i, p.num_beams + 1] = s[1]
+        obs_out[env, i, p.num_beams + 2] = gdist
+        obs_out[env, i, p.num_beams + 3] = gbear
+        obs_out[env, i, p.num_beams + 4] = lam
+    if with_reward == 0:
+        reward_out[env, i] = 0.0
+        return
+    # -- outcomes (non-evaporating JaxNav: flags latch until the episode ends)
+    old_reached = reached[env, i]
+    old_crashed = crashed[env, i]
+    new_reached = int(0)
+    new_crashed = int(0)
+    if old_reached != 0 or at_goal[env, i] != 0:
+        new_reached = 1
+    if old_crashed != 0 or map_hit[env, i] != 0 or robot_hit[env, i] != 0:
+        new_crashed = 1
+    reached[env, i] = new_reached
+    crashed[env, i] = new_crashed
+    # -- individual reward
+    progress = p.weight_g * (wp.length(old_pos[env, i] - g) - wp.length(c - g))
+    rg = progress
+    if new_reached != 0:
+        rg = p.goal_rew
+    if old_reached != 0:
+        rg = 0.0
+    rc = 0.0
+    if new_crashed != 0 and old_crashed == 0:
+        rc = p.coll_rew
+    rw = 0.0
+    w_cmd = wp.abs(action[env, i][1])
+    if w_cmd > p.lim_w:
+        rw = p.weight_w * w_cmd
+    rt = 0.0
+    if old_reached == 0 and old_crashed == 0:
+        rt = p.dt_rew
+    rl = 0.0
+    if near:
+        rl = p.lidar_rew
+    total = rg + rc + rw + rt + rl
+    if ep_done[env] != 0:
+        total = 0.0
+    reward_out[env, i] = total
+
+
+@wp.kernel
+def env_outputs(
+    p: NavParams,
+    reached: wp.array2d(dtype=wp.int32),  # [N, A]
+    crashed: wp.array2d(dtype=wp.int32),  # [N, A]
+    individual: wp.array2d(dtype=float),  # [N, A]
+    step_count: wp.array(dtype=wp.int32),  # [N] in/out
+    ep_done: wp.array(dtype=wp.int32),  # [N] in/out
+    reward_out: wp.array2d(dtype=float),  # [N, A] team-mixed reward
+    terminated_out: wp.array(dtype=wp.bool),  # [N]
+    truncated_out: wp.array(dtype=wp.bool),  # [N]
+):
+    """Team reward mixing, step counting and the episode's terminated/truncated flags."""
+    env = wp.tid()
+    was_done = ep_done[env]
+    mean = float(0.0)
+    all_out = bool(True)
+    for i in range(p.num_agents):
+        mean += individual[env, i]
+        if reached[env, i] == 0 and crashed[env, i] == 0:
+            all_out = False
+    mean = mean / float(p.num_agents)
+    for i in range(p.num_agents):
+        reward_out[env, i] = p.rew_lambda * individual[env, i] + (1.0 - p.rew_lambda) * mean
+    steps = step_count[env]
+    if was_done == 0:
+        steps += 1
+        step_count[env] = steps
+    time_up = steps >= p.max_steps
+    terminated_out[env] = all_out
+    truncated_out[env] = time_up and not all_out
+    if all_out or time_up:
+        ep_done[env] = 1
