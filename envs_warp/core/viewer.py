@@ -12,6 +12,8 @@ Example::
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
@@ -19,6 +21,7 @@ class FrameWindow:
     """A pygame window sized to the first frame it shows; ``events()`` reports ``quit``/``restart``/``pause`` keys."""
 
     def __init__(self, title: str, fps: int = 30) -> None:
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         try:
             import pygame
         except ImportError:
@@ -26,7 +29,8 @@ class FrameWindow:
         self.pygame = pygame
         self.title = title
         self.fps = fps
-        pygame.init()
+        pygame.display.init()  # not pygame.init(): no audio device is needed
+        pygame.font.init()
         self.clock = pygame.time.Clock()
         self.font = pygame.font.Font(None, 24)
         self.screen = None
