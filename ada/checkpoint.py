@@ -169,6 +169,11 @@ class RunCheckpoint(ModelCheckpoint):
                          save_top_k=-1, auto_insert_metric_name=False, save_on_train_epoch_end=True)
         self.keep_last = keep_last
 
+    @property
+    def state_key(self) -> str:
+        """One key whatever ``every`` is, so a resumed run may change ``checkpoint_every``."""
+        return type(self).__name__
+
     def setup(self, trainer, pl_module, stage: str) -> None:
         self.dirpath = str(checkpoint_dir(trainer.default_root_dir))
         super().setup(trainer, pl_module, stage)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import textwrap
 from pathlib import Path
 
 import torch
@@ -318,6 +319,11 @@ def worlds_main(argv: list[str] | None = None) -> None:
     print(f"config fields ({world.config.__name__}; --model.env.overrides.FIELD VALUE):")
     for f in dataclasses.fields(world.config):
         value = getattr(default, f.name)
+        if dataclasses.is_dataclass(value):  # a nested section: a dict of its fields in the overrides
+            inner = ", ".join(f"{g.name}={getattr(value, g.name)}" for g in dataclasses.fields(value))
+            text = f"  {f.name:<22} = {{{inner}}}"
+            print(textwrap.fill(text, width=110, subsequent_indent=" " * 27))
+            continue
         print(f"  {f.name:<22} = {value!s:<14} {comments.get(f.name, '')}".rstrip())
 
 
@@ -332,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
               "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt [--policy random] [--levels FILE]\n"
               "  ada compare --runs runs/<run A> runs/<run B> [--labels A B] [--levels 500] [--attempts 10]\n"
               "  ada play --ckpt runs/<run>/checkpoints/last.ckpt [--level FILE] [--gif OUT.gif]\n"
-              "  ada worlds [NAME]")
+              "  ada worlds [NAME]", file=sys.stdout if argv else sys.stderr)
         if not argv:
             raise SystemExit(2)
         return

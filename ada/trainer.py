@@ -79,14 +79,25 @@ def fit_run(trainer: Trainer, module, *, checkpoint_every: int = 10, keep_last: 
     if found is None:
         trainer.fit(module)
         return module
-    report(f"resuming from {found[0]} ({int(found[1].get('epoch', -1)) + 1} of {trainer.fit_loop.max_epochs} "
-           f"iterations done)")
+    notice = f"resuming from {found[0]} ({int(found[1].get('epoch', -1)) + 1} of {trainer.fit_loop.max_epochs} " \
+             f"iterations done)"
+    trainer.callbacks.insert(0, _Notice(notice, report))  # said once the checkpoint was accepted
     try:
         trainer.fit(module, ckpt_path=str(found[0]))
     except CheckpointMismatchError as err:
         raise CheckpointMismatchError(f"{found[0]}: {err} (resume with the same structural config, or train in "
                                       f"another trainer.default_root_dir)") from err
     return module
+
+
+class _Notice(Callback):
+    """Reports a line when training starts (after a resumed checkpoint was loaded and accepted)."""
+
+    def __init__(self, line: str, report) -> None:
+        self.line, self.report = line, report
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.report(self.line)
 
 
 def train(module, run_dir: str | Path = "runs/python", *, max_iterations: int | None = None,

@@ -130,6 +130,26 @@ def test_play_on_a_world_without_a_renderer_is_one_line(tmp_path, capsys):
     assert "world 'memory_cue' has no 'renderer' capability" in line
 
 
+@pytest.mark.xdist_group("training")
+def test_resuming_with_an_incompatible_config_is_one_line_naming_the_checkpoint(tmp_path, capsys):
+    train(tiny(tmp_path / "run", "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"))
+    capsys.readouterr()
+    code, _, err = run_main(["train", *tiny(tmp_path / "run", "--trainer.max_epochs", "2", "--model.policy.hidden",
+                                            "48")], capsys)
+    line = _one_line(code, err)
+    assert f"{tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}:" in line
+    assert "policy.hidden: checkpoint 32 vs config 48" in line
+
+
+def test_worlds_lists_each_world_and_its_fields(capsys):
+    code, out, _ = run_main(["worlds"], capsys)
+    assert code == 0 and "lidarnav" in out and "physics2d" in out and "baselines: turn_to_goal" in out
+    code, out, _ = run_main(["worlds", "lidarnav"], capsys)
+    assert code == 0 and "num_agents" in out and "--model.env.overrides.FIELD" in out
+    line = _one_line(*run_main(["worlds", "atlantis"], capsys)[::2])
+    assert "unknown world 'atlantis'; known worlds: lidarnav, memory_cue, physics2d" in line
+
+
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(ConfigError, match="unknown field --model.ppo.lrr"):
         main(["train", *tiny(tmp_path / "run"), "--model.ppo.lrr", "1", "--debug"])
