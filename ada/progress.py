@@ -10,6 +10,7 @@ terminal it redraws one line with a bar; into a file or pipe it writes a plain l
 """
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import IO, Any
@@ -21,8 +22,8 @@ BAR_WIDTH = 20  # characters of the drawn bar (terminal only)
 
 
 def _count(x: float, exact: bool) -> str:
-    """``1,234,567`` (exact) or ``1.23M``."""
-    return f"{int(x):,}" if exact else tqdm.format_sizeof(x).strip()
+    """``1,234,567`` (exact, or any count below 100k) or ``1.23M``."""
+    return f"{int(x):,}" if exact or x < 100_000 else tqdm.format_sizeof(x).strip()
 
 
 class RunProgress(ProgressBar):
@@ -121,7 +122,7 @@ class RunProgress(ProgressBar):
 
     def line(self) -> str:
         """The progress text (no bar): position, rate, elapsed time, ETA and the latest return and success."""
-        exact = not self.terminal
+        exact = not self.terminal  # a log file gets every digit; a terminal line stays short
         frac = self.done / self.total if self.total else 0.0
         rate = self.rate()
         remaining = (self.total - self.done) / rate if rate else None
@@ -137,6 +138,7 @@ class RunProgress(ProgressBar):
         if self.terminal:
             filled = round(BAR_WIDTH * (self.done / self.total if self.total else 0.0))
             text = f"▕{'█' * filled}{'░' * (BAR_WIDTH - filled)}▏ {self.line()}"
+            text = text[: max(20, shutil.get_terminal_size().columns - 1)]  # one screen line, or \r cannot redraw it
             self.stream.write("\r" + text + " " * max(0, self._width - len(text)) + ("\n" if final else ""))
             self._width = 0 if final else len(text)
         elif force or final or now - self._last_print >= self.every_s:

@@ -205,16 +205,17 @@ def _callback_yaml(tmp_path: Path, user_dir: Path) -> Path:
     return path
 
 
-def test_progress_bar_on_a_terminal_redraws_one_line_with_total_and_eta():
+def test_progress_bar_on_a_terminal_redraws_one_line_with_total_and_eta(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     stream = io.StringIO()
     bar = RunProgress(stream=stream, terminal=True)
-    module = SimpleNamespace(frames_per_iteration=100, num_iterations=lambda world_size: 10)
+    module = SimpleNamespace(frames_per_iteration=100_000, num_iterations=lambda world_size: 10)
     trainer = SimpleNamespace(is_global_zero=True, world_size=2, max_epochs=None, current_epoch=3, callback_metrics={})
     bar.on_train_start(trainer, module)
-    assert bar.total == 2000 and bar.done == 600  # resumed after 3 of 10 iterations, 2 ranks
+    assert bar.total == 2_000_000 and bar.done == 600_000  # resumed after 3 of 10 iterations, 2 ranks
     for epoch, ret in ((3, 1.5), (4, 2.5)):
         trainer.current_epoch = epoch
-        trainer.callback_metrics = {"env_steps": torch.tensor(float((epoch + 1) * 200)),
+        trainer.callback_metrics = {"env_steps": torch.tensor(float((epoch + 1) * 200_000)),
                                     "train/return": torch.tensor(ret), "train/success": torch.tensor(0.25),
                                     "train/episodes": torch.tensor(3.0)}
         bar.on_train_epoch_end(trainer, module)
@@ -222,5 +223,8 @@ def test_progress_bar_on_a_terminal_redraws_one_line_with_total_and_eta():
     text = stream.getvalue()
     assert text.count("\r") >= 3 and text.endswith("\n") and text.count("\n") == 1
     last = text.split("\r")[-1]
-    assert "50% 1.00k/2.00k env steps" in last and "ETA" in last and "return 2.50" in last and "success 0.25" in last
+    assert "50% 1.00M/2.00M env steps" in last and "ETA" in last and "return 2.50" in last and "success 0.25" in last
     assert "▕██████████░░░░░░░░░░▏" in last
+    monkeypatch.setenv("COLUMNS", "60")
+    bar.on_train_epoch_end(trainer, module)
+    assert len(stream.getvalue().split("\r")[-1].rstrip()) <= 59  # never wider than the terminal
