@@ -14,11 +14,13 @@ import argparse
 import dataclasses
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import torch
 from lightning.pytorch.callbacks.progress import ProgressBar
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from envs_warp.core.levels import LevelFileError
 from envs_warp.core.world import WorldError
@@ -54,8 +56,6 @@ def train_main(argv: list[str] | None = None) -> PPOModule:
     quiet_lightning()
     # DDP re-launches every rank with the original ``sys.argv`` (``ada train ...``); the arguments parsed
     # here are those after ``train``, so LightningCLI's args-vs-argv warning does not apply.
-    import warnings
-
     warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
     try:
         cli = AdaCLI(
@@ -70,7 +70,7 @@ def train_main(argv: list[str] | None = None) -> PPOModule:
         )
     except USER_ERRORS:
         raise
-    except (argparse.ArgumentError, ValueError, TypeError) as err:  # the config could not be built
+    except (argparse.ArgumentError, ValueError, MisconfigurationException) as err:  # no config from these values
         raise ConfigError(_jsonargparse_message(err)) from err
     trainer, model, config = cli.trainer, cli.model, cli.config
     user_callbacks = cli.config_init["trainer"].get("callbacks") or []
@@ -109,8 +109,8 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--levels", default="held_out", help="'held_out' or a level file of the world")
     parser.add_argument("--attempts", type=int, default=20)
     parser.add_argument("--policy", default="agent",
-                        help="agent (the checkpoint) or a scripted baseline of its world: random, noop, or the "
-                             "world's own (lidarnav: turn_to_goal); a wrong name lists the choices")
+                        help="agent (the checkpoint) or a scripted baseline of its world: random, noop or one of "
+                             "the world's own (ada worlds lists them)")
     parser.add_argument("--deterministic", action="store_true")
     parser.add_argument("--out", default=None, help="output folder (default: <run>/eval)")
     parser.add_argument("--gifs", type=int, default=-1, help="levels to draw as GIF (-1: all)")

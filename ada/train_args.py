@@ -33,7 +33,7 @@ FIELD_DOCS = {
     "seed": "initial weights, env seeds (rank r uses seed + 1000 r) and action sampling",
     "env.world": "a registered world ({worlds}) or module:WORLD",
     "env.num_envs": "envs per rank (each env holds num_agents robots)",
-    "env.overrides": "fields of the world's config, e.g. --model.env.overrides.num_agents 4 (ada worlds NAME)",
+    "env.overrides": "fields of the world's config (ada worlds NAME), e.g. --model.env.overrides.max_steps 100",
     "ppo.rollout_len": "steps per env per iteration",
     "ppo.gamma": "discount",
     "ppo.gae_lambda": "GAE lambda",
