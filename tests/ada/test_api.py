@@ -60,11 +60,11 @@ def test_example_script_trains_evaluates_and_plots_at_tiny_scale(tmp_path, capsy
     out = script.main(["--scale", "tiny", "--out", str(tmp_path / "py"), "--no-progress"])
     run = tmp_path / "py"
     for name in ("checkpoints/last.ckpt", "plots/return.png", "eval/results.csv", "eval/results_random.csv",
-                 "eval/results_turn_to_goal.csv", "eval/success_per_map.png", "eval/agent.gif"):
+                 "eval/results_turn_to_goal.csv", "eval/success_by_policy.png", "eval/agent.gif"):
         assert (run / name).is_file(), name
     assert int(out["module"].env_steps) == 1024
     rows = out["results"]["agent"]
-    assert rows[-1]["level"] == "ALL" and len(rows) >= 2 and all(r["attempts"] >= 2 for r in rows)
+    assert rows[-1]["level"] == "ALL" and len(rows) == 8 + 1 and all(r["attempts"] >= 2 for r in rows)
     assert out["results"]["turn_to_goal"] != out["results"]["random"]
     assert "turn_to_goal: success" in capsys.readouterr().out
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 3
