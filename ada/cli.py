@@ -1,94 +1,116 @@
-"""The ``ada`` command: ``ada train --config X.yaml [--field value ...]``, ``ada eval --ckpt ...``, ``ada compare``.
+"""The ``ada`` command: ``train``, ``eval``, ``compare``, ``play`` and ``worlds``.
 
-``train`` is a LightningCLI over :class:`PPOModule`: every field of the YAML can be overridden on the
-command line (``--model.ppo.lr 1e-3``, ``--trainer.strategy ddp --trainer.devices 2``). The run folder
-is ``trainer.default_root_dir``; if it holds ``checkpoints/last.ckpt`` the same command resumes from it.
+``ada train --config X.yaml [--field value ...]`` is a LightningCLI over :class:`PPOModule`: every YAML
+value can be overridden on the command line (``--model.ppo.lr 1e-3``, ``--trainer.strategy ddp
+--trainer.devices 2``); ``ada train --help`` lists the fields. The run folder is
+``trainer.default_root_dir``; running the same command again resumes from its newest intact checkpoint.
+
+A user error (an unknown field or world, a bad value, a missing or damaged checkpoint, a bad level file)
+is printed as one line naming the file or field, with exit code 2; ``--debug`` shows the traceback.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
 import torch
-from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.callbacks.progress import ProgressBar
 from lightning.pytorch.cli import LightningCLI
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from .artifacts import RunArtifacts
-from .checkpoint import AtomicCheckpointIO, RunCheckpoint, last_checkpoint
-from models.actor_critic import PolicyConfig
+from envs_warp.core.levels import LevelFileError
+from envs_warp.core.world import WorldError
 
-from curricula import CurriculumConfig
+from .checkpoint import CheckpointError, load_module
+from .module import CheckpointMismatchError, NonFiniteError, PPOModule
+from .train_args import RUN_OPTIONS, ConfigError, UsageError, check_train_args, train_help
+from .trainer import fit_run, quiet_lightning
 
-from .config import EnvConfig, PPOConfig
-from .module import PPOModule
-from .run_logs import ResumableCSVLogger
+# Errors of the user's making: printed as one line (exit code 2) unless --debug.
+USER_ERRORS = (ConfigError, WorldError, LevelFileError, CheckpointError, CheckpointMismatchError)
+COMMANDS = ("train", "eval", "compare", "play", "worlds")
 
 
 class AdaCLI(LightningCLI):
-    """LightningCLI with the run-folder conventions: loggers, checkpoints and resume."""
+    """LightningCLI with ada's run options (``checkpoint_every``, ``keep_last``, ``artifacts``)."""
 
     def add_arguments_to_parser(self, parser) -> None:
-        parser.add_argument("--checkpoint_every", type=int, default=10, help="iterations between checkpoints")
-        parser.add_argument("--artifacts", type=bool, default=True, help="plots and agent GIF at the end")
+        for name, (tp, default, doc) in RUN_OPTIONS.items():
+            parser.add_argument(f"--{name}", type=tp, default=default, help=doc)
 
 
-def train(argv: list[str] | None = None) -> PPOModule:
-    """Parse, build the trainer's loggers and callbacks in the run folder, fit (resuming if possible)."""
-    # DDP re-launches every rank with the original ``sys.argv`` (``ada train ...``); the arguments
-    # parsed here are those after ``train``, so LightningCLI's args-vs-argv warning does not apply.
+def train_main(argv: list[str] | None = None) -> PPOModule:
+    """``ada train``: check the config, build the trainer in the run folder, fit (resuming if possible)."""
+    argv = list(sys.argv[2:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:
+        print(train_help())
+        raise SystemExit(0)
+    if "--help-all" in argv:
+        argv = ["--help"]
+    else:
+        check_train_args(argv)
+    quiet_lightning()
+    # DDP re-launches every rank with the original ``sys.argv`` (``ada train ...``); the arguments parsed
+    # here are those after ``train``, so LightningCLI's args-vs-argv warning does not apply.
     warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
-    warnings.filterwarnings("ignore", message=".*litlogger.*|.*litmodels.*")
-    cli = AdaCLI(
-        PPOModule,
-        run=False,
-        args=argv,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={
-            "default_root_dir": "runs/default",
-            "logger": False,
-            "enable_checkpointing": True,
-            "accelerator": "auto",
-            "devices": 1,
-            "num_sanity_val_steps": 0,
-            "log_every_n_steps": 1,
-        },
-        seed_everything_default=False,
-    )
-    trainer, model = cli.trainer, cli.model
-    root = Path(trainer.default_root_dir)
-    ckpt = last_checkpoint(root)
-    resume_epoch = None if ckpt is None else torch.load(ckpt, map_location="cpu", weights_only=False).get("epoch")
-    warnings.filterwarnings("ignore", message=".*Previous log files in this directory will be deleted.*")
-    trainer.loggers = [ResumableCSVLogger(root, name="logs", version=0, resume_epoch=resume_epoch),
-                       TensorBoardLogger(root, name="tb", version=0)]
-    trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, type(trainer.checkpoint_callback))]
-    trainer.callbacks.append(RunCheckpoint(every=cli.config["checkpoint_every"]))
-    if cli.config["artifacts"]:
-        trainer.callbacks.append(RunArtifacts())
-    if not any(isinstance(c, TQDMProgressBar) for c in trainer.callbacks):
-        trainer.callbacks.append(TQDMProgressBar())
-    trainer.strategy.checkpoint_io = AtomicCheckpointIO()
-    if trainer.fit_loop.max_epochs in (None, -1, 1000):  # not set by the user: derive from the env-step budget
-        trainer.fit_loop.max_epochs = model.num_iterations(trainer.world_size)
-    if ckpt is not None and trainer.global_rank == 0:
-        print(f"resuming from {ckpt}", file=sys.stderr)
-    trainer.fit(model, ckpt_path=str(ckpt) if ckpt else None)
-    return model
+    try:
+        cli = AdaCLI(
+            PPOModule,
+            run=False,
+            args=argv,
+            parser_kwargs={"exit_on_error": False, "prog": "ada train"},
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"default_root_dir": "runs/default", "logger": False, "enable_checkpointing": True,
+                              "accelerator": "auto", "devices": 1, "num_sanity_val_steps": 0, "log_every_n_steps": 1},
+            seed_everything_default=False,
+        )
+    except USER_ERRORS:
+        raise
+    except (argparse.ArgumentError, ValueError, MisconfigurationException) as err:  # no config from these values
+        raise ConfigError(_jsonargparse_message(err)) from err
+    trainer, model, config = cli.trainer, cli.model, cli.config
+    user_callbacks = cli.config_init["trainer"].get("callbacks") or []
+    if not isinstance(user_callbacks, (list, tuple)):
+        user_callbacks = [user_callbacks]
+    user_bar = any(isinstance(c, ProgressBar) for c in user_callbacks)
+    return fit_run(trainer, model, checkpoint_every=config["checkpoint_every"], keep_last=config["keep_last"],
+                   artifacts=config["artifacts"], progress=trainer.progress_bar_callback is not None and not user_bar,
+                   user_callbacks=user_callbacks, max_iterations=config["trainer"].get("max_epochs"))
+
+
+train = train_main  # ``ada.cli.train(argv)``: the command line from Python (``ada.train`` takes a module)
+
+
+def _jsonargparse_message(err: BaseException) -> str:
+    """One line out of jsonargparse's nested union report: the innermost key and what was wrong."""
+    keys, problems = [], []
+    for line in str(err).splitlines():
+        text = line.strip().lstrip("- ").strip()
+        if text.startswith("Parser key"):
+            keys.append(text.split('"')[1] if '"' in text else text)
+        elif text and not text.startswith(("Does not validate", "Subtypes:", "Errors:", "Given value",
+                                           "Expected a <class 'NoneType'>", "Problem with given class_path")):
+            problems.append(text)
+    where = ".".join(keys)
+    return " ".join(filter(None, [f"{where}:" if where else "", *problems])) or " ".join(str(err).split())
 
 
 def evaluate_main(argv: list[str] | None = None) -> list[dict]:
-    """``ada eval``: a checkpoint (or a scripted baseline) on held-out levels; writes tables and GIFs."""
+    """``ada eval``: a checkpoint (or a scripted baseline) on held-out levels or a level file; tables and GIFs."""
     from .evaluate import level_gif, run_attempts, summarise, write_table
-    from .worlds import build_env, held_out_levels, scripted_policy, with_memory
+    from .worlds import build_env, has_pictures, held_out_levels, read_level_file, scripted_policy, with_memory
 
     parser = argparse.ArgumentParser(prog="ada eval", description=evaluate_main.__doc__)
     parser.add_argument("--ckpt", required=True, help="checkpoint to evaluate (its config defines the world)")
     parser.add_argument("--levels", default="held_out", help="'held_out' or a level file of the world")
     parser.add_argument("--attempts", type=int, default=20)
-    parser.add_argument("--policy", default="agent", help="agent, random or turn_to_goal")
+    parser.add_argument("--policy", default="agent",
+                        help="agent (the checkpoint) or a scripted baseline of its world: random, noop or one of "
+                             "the world's own (ada worlds lists them)")
     parser.add_argument("--deterministic", action="store_true")
     parser.add_argument("--out", default=None, help="output folder (default: <run>/eval)")
     parser.add_argument("--gifs", type=int, default=-1, help="levels to draw as GIF (-1: all)")
@@ -96,19 +118,20 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
     module = load_module(args.ckpt)
+    choices = policy_choices(module.env_cfg)
+    if args.policy not in choices:
+        raise ConfigError(f"--policy {args.policy!r} is not a policy of world {module.env_cfg.world!r}; "
+                          f"choices: {', '.join(choices)}")
     if args.levels == "held_out":
         levels, names = held_out_levels(module.env_cfg)
     else:
-        from envs_warp.core.levels import LevelFileError  # noqa: F401  (raised with the field named)
-
-        probe = build_env(module.env_cfg, "cpu", seed=0, num_envs=1)
-        levels, names = probe.level_schema.load_with_names(args.levels)
+        levels, names = read_level_file(module.env_cfg, args.levels)
     out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent / "eval"
     policy = None
     if args.policy != "agent":
         probe = with_memory(build_env(module.env_cfg, args.device, 0, num_envs=levels.batch_size[0] * args.attempts),
                             module.model.carried_memory_shape())
-        policy = scripted_policy(args.policy, probe)
+        policy = scripted_policy(args.policy, probe, module.env_cfg)
     outcome = run_attempts(module, levels, args.attempts, policy=policy, seed=args.seed,
                            deterministic=args.deterministic, device=args.device)
     rows = summarise(names, outcome)
@@ -118,12 +141,25 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
         print(f"{row['level']:>14}  success {row['success_rate']:.2f}  return {row['mean_return']:7.2f}  "
               f"length {row['mean_length']:6.1f}")
     count = len(names) if args.gifs < 0 else min(args.gifs, len(names))
+    if count and not has_pictures(module.env_cfg):
+        print(f"note: world {module.env_cfg.world!r} has no renderer; no GIFs", file=sys.stderr)
+        count = 0
     for i in range(count):
-        gif_policy = None if policy is None else scripted_policy(args.policy, build_env(module.env_cfg, "cpu", 0, 1))
+        gif_policy = None
+        if policy is not None:
+            gif_policy = scripted_policy(args.policy, build_env(module.env_cfg, "cpu", 0, 1), module.env_cfg)
         level_gif(module, levels[i : i + 1], out / "gifs" / f"{stem}_{names[i]}.gif", policy=gif_policy,
                   deterministic=args.deterministic)
     print(f"wrote {out}/{stem}.json, .csv and {count} GIFs")
     return rows
+
+
+def policy_choices(env_cfg) -> list[str]:
+    """``--policy`` values for a checkpoint's world: ``agent``, then the world's scripted baselines."""
+    from .worlds import baseline_names, world_of
+
+    extra = ["noop"] if hasattr(world_of(env_cfg).env, "noop_action") else []
+    return ["agent", *baseline_names(env_cfg), *extra]
 
 
 def _world_fields(env_cfg: EnvConfig) -> dict:
@@ -158,9 +194,9 @@ def compare_main(argv: list[str] | None = None) -> dict:
     runs = [Path(r) for r in args.runs]
     labels = args.labels or [r.resolve().name for r in runs]
     if len(labels) != len(runs):
-        raise SystemExit(f"ada compare: {len(labels)} labels for {len(runs)} runs")
+        raise ConfigError(f"--labels: {len(labels)} labels for {len(runs)} runs")
     if len(set(labels)) != len(labels):
-        raise SystemExit(f"ada compare: labels must be distinct, got {labels} (pass --labels)")
+        raise ConfigError(f"--labels must be distinct, got {labels}")
     modules = [load_module(r / "checkpoints" / "last.ckpt") for r in runs]
     reference = _world_fields(modules[0].env_cfg)
     mismatches = []
@@ -170,7 +206,7 @@ def compare_main(argv: list[str] | None = None) -> dict:
         if differ:
             mismatches.append(f"{run} differs from {runs[0]} in {', '.join(differ)}")
     if mismatches:
-        raise ValueError("ada compare: the runs must share one world config; " + "; ".join(mismatches))
+        raise ConfigError("the runs must share one world config; " + "; ".join(mismatches))
     env_cfg = modules[0].env_cfg
     out = Path(args.out) if args.out else runs[0].resolve().parent / "compare"
     out.mkdir(parents=True, exist_ok=True)
@@ -233,61 +269,100 @@ def compare_main(argv: list[str] | None = None) -> dict:
 
 
 def play_main(argv: list[str] | None = None) -> dict:
-    """``ada play``: watch a physics2d checkpoint play a level in the pygame viewer."""
-    from envs_warp.physics2d.play import run
+    """``ada play``: watch a checkpoint play a level of its world, in a pygame window or written as a GIF."""
+    import importlib.util
 
-    from .players import CheckpointPlayer
-    from .worlds import world_config
+    from .playback import play
 
     parser = argparse.ArgumentParser(prog="ada play", description=play_main.__doc__)
-    parser.add_argument("--ckpt", required=True)
-    parser.add_argument("--level", required=True, help="a Kinetix JSON level or one of our level files")
-    parser.add_argument("--index", type=int, default=0)
-    parser.add_argument("--frames", type=int, default=None, help="stop after this many frames")
+    parser.add_argument("--ckpt", required=True, help="checkpoint (its config defines the world)")
+    parser.add_argument("--level", default=None, help="a level file of the world (default: its random levels)")
+    parser.add_argument("--index", type=int, default=0, help="level index within a multi-level file")
+    parser.add_argument("--gif", default=None, help="write the frames to this GIF instead of opening a window")
+    parser.add_argument("--frames", type=int, default=None, help="stop after this many env steps")
+    parser.add_argument("--episodes", type=int, default=None, help="stop after this many episodes (GIF: 1)")
+    parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.gif is None and importlib.util.find_spec("pygame") is None:
+        raise ConfigError("the play window needs pygame (pip install pygame); --gif OUT.gif writes a GIF without it")
     module = load_module(args.ckpt)
-    if module.env_cfg.world != "physics2d":
-        raise SystemExit(f"ada play shows physics2d checkpoints; this one trained on {module.env_cfg.world!r}")
-    wcfg = world_config(module.env_cfg)
-    return run(args.level, wcfg.size, args.index, policy=lambda env: CheckpointPlayer(module, env),
-               frames=args.frames, action_type=wcfg.action_type)
+    stats = play(module, args.level, args.index, frames=args.frames, episodes=args.episodes, gif=args.gif,
+                 fps=args.fps, seed=args.seed)
+    returns = ", ".join(f"{r:+.2f}" for r in stats["returns"]) or "none finished"
+    print(f"{stats['frames']} steps, {stats['episodes']} episodes, {stats['successes']} successes "
+          f"(returns: {returns})" + (f"; wrote {stats['gif']}" if stats["gif"] else ""))
+    return stats
 
 
-def load_module(ckpt: str | Path) -> PPOModule:
-    """A ``PPOModule`` with the weights and config of a checkpoint (CPU)."""
-    path = Path(ckpt)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    hp = state.get("hyper_parameters")
-    if not hp or "env" not in hp:
-        raise ValueError(f"{path}: not an ada PPOModule checkpoint (no hyper_parameters.env)")
-    module = PPOModule(env=EnvConfig(**hp["env"]), ppo=PPOConfig(**hp["ppo"]), policy=PolicyConfig(**hp["policy"]),
-                       seed=hp.get("seed", 0), curriculum=CurriculumConfig.from_dict(hp.get("curriculum", {})))
-    module.load_state_dict(state["state_dict"])
-    return module
+def worlds_main(argv: list[str] | None = None) -> None:
+    """``ada worlds [NAME]``: the registered worlds and their capabilities, or one world's config fields."""
+    from envs_warp.core.world import all_worlds, get_world
+
+    from .train_args import field_comments
+
+    parser = argparse.ArgumentParser(prog="ada worlds", description=worlds_main.__doc__)
+    parser.add_argument("name", nargs="?", default=None, help="a world: list its config fields (env.overrides)")
+    args = parser.parse_args(argv)
+    if args.name is None:
+        for world in all_worlds():
+            print(f"{world.name:<12} {world.description}")
+            print(f"{'':<12} capabilities: {', '.join(world.capabilities()) or 'none'}"
+                  + (f"; baselines: {', '.join(world.baselines)}" if world.baselines else ""))
+        print("ada worlds NAME lists a world's config fields (set them with --model.env.overrides.FIELD VALUE)")
+        return
+    world = get_world(args.name)
+    print(f"{world.name}: {world.description}")
+    print(f"capabilities: {', '.join(world.capabilities()) or 'none'}")
+    comments = field_comments(world.config)
+    default = world.config()
+    print(f"config fields ({world.config.__name__}; --model.env.overrides.FIELD VALUE):")
+    for f in dataclasses.fields(world.config):
+        value = getattr(default, f.name)
+        if dataclasses.is_dataclass(value):  # a nested section: a dict of its fields in the overrides
+            inner = ", ".join(f"{g.name}={getattr(value, g.name)}" for g in dataclasses.fields(value))
+            text = f"  {f.name:<22} = {{{inner}}}"
+            print(textwrap.fill(text, width=110, subsequent_indent=" " * 27))
+            continue
+        print(f"  {f.name:<22} = {value!s:<14} {comments.get(f.name, '')}".rstrip())
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Dispatch ``ada train`` / ``ada eval`` / ``ada compare`` / ``ada play``."""
+    """Dispatch ``ada train`` / ``eval`` / ``compare`` / ``play`` / ``worlds``; user errors as one line, exit code 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: ada {train,eval,compare,play} ...\n  ada train --config experiments/configs/lidarnav_gru.yaml\n"
-              "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt\n"
+        print("usage: ada {train,eval,compare,play,worlds} ... [--debug]   (ada COMMAND --help for its options)\n"
+              "  ada train --config experiments/configs/lidarnav_gru.yaml [--model.ppo.lr 1e-3 ...]\n"
+              "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt [--policy random] [--levels FILE]\n"
               "  ada compare --runs runs/<run A> runs/<run B> [--labels A B] [--levels 500] [--attempts 10]\n"
-              "  ada play --ckpt runs/<physics2d run>/checkpoints/last.ckpt --level LEVEL.json")
+              "  ada play --ckpt runs/<run>/checkpoints/last.ckpt [--level FILE] [--gif OUT.gif]\n"
+              "  ada worlds [NAME]", file=sys.stdout if argv else sys.stderr)
+        if not argv:
+            raise SystemExit(2)
         return
     command, rest = argv[0], argv[1:]
-    if command == "train":
-        train(rest)
-    elif command == "eval":
-        evaluate_main(rest)
-    elif command == "compare":
-        compare_main(rest)
-    elif command == "play":
-        print(play_main(rest))
-    else:
-        raise SystemExit(f"ada: unknown command {command!r} (train, eval, compare, play)")
+    run = {"train": train_main, "eval": evaluate_main, "compare": compare_main, "play": play_main,
+           "worlds": worlds_main}.get(command)
+    if run is None:
+        print(f"ada: unknown command {command!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        run(rest)
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        raise SystemExit(2) from None
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        print(f"ada {command}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except NonFiniteError as err:
+        if debug:
+            raise
+        print(f"ada {command}: training stopped: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
