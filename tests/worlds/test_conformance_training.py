@@ -14,10 +14,13 @@ WORLDS = world_names()
 
 def smoke_args(name: str, run, iterations: int, *extra: str) -> list[str]:
     """A seconds-long ``ada train`` over the world's smoke settings, a checkpoint every iteration."""
-    overrides = json.dumps(dict(get_world(name.split(":")[0] if ":" not in name else name).smoke_overrides))
-    return ["--model.env.world", name, "--model.env.num_envs", "8", "--model.env.overrides", overrides,
-            "--model.ppo.rollout_len", "8", "--model.ppo.total_env_steps", "256",
-            "--model.ppo.epochs", "1", "--model.ppo.minibatches", "2", "--model.policy.hidden", "16",
+    config = run.parent / f"{run.name}.yaml"
+    config.write_text(json.dumps({"model": {  # JSON is YAML
+        "seed": 0,
+        "env": {"world": name, "num_envs": 8, "overrides": dict(get_world(name).smoke_overrides)},
+        "ppo": {"rollout_len": 8, "total_env_steps": 256, "epochs": 1, "minibatches": 2},
+        "policy": {"hidden": 16}}}))
+    return ["--config", str(config),
             "--trainer.default_root_dir", str(run), "--trainer.max_epochs", str(iterations),
             "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
             "--artifacts", "false", "--checkpoint_every", "1", *extra]
