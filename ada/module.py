@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from lightning import LightningModule
@@ -42,6 +44,19 @@ class NonFiniteError(FloatingPointError):
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint written by a run with an incompatible configuration."""
+
+
+class _Stopwatch:
+    """Wall-clock seconds per named phase of one iteration."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[phase] += time.perf_counter() - start
 
 
 class _OneItem(Dataset):
@@ -158,24 +173,21 @@ class PPOModule(LightningModule):
     # ------------------------------------------------------------------ one PPO iteration
     def training_step(self, batch: Any, batch_idx: int) -> None:
         """One PPO iteration: collect → advantages → update → curriculum → log."""
-        t0 = time.perf_counter()
-        curriculum_log = self.curriculum_before_rollout()  # SFL refresh, ACCEL mutants
-        t_curriculum = time.perf_counter() - t0  # [s] spent in the curriculum this iteration
-        t0 += t_curriculum
-        data = self.collect()  # [N, T]
-        t1 = time.perf_counter()
-        seq = self.advantages(data)  # [N·A] sequences of T steps, with advantage and target
-        metrics = self.update(seq)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        t2 = time.perf_counter()
+        clock = _Stopwatch()
+        with clock("curriculum"):
+            curriculum_log = self.curriculum_before_rollout()  # SFL refresh, ACCEL mutants
+        with clock("collect"):
+            data = self.collect()  # [N, T]
+        with clock("update"):
+            seq = self.advantages(data)  # [N·A] sequences of T steps, with advantage and target
+            metrics = self.update(seq)  # loss terms and metrics, averaged over the optimiser steps
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
         self.env_steps += self.frames_per_iteration * self._world_size()
-        episodes, episode_return, success = self.rt.episodes(data)
-        t3 = time.perf_counter()
-        curriculum_log.update(self.curriculum_update(data, seq, episode_return, success))
-        t_curriculum += time.perf_counter() - t3
-        self.log_iteration(metrics, episodes, curriculum_log, collect_s=t1 - t0, total_s=t2 - t0,
-                           curriculum_s=t_curriculum)
+        episodes, episode_return, success = self.rt.episodes(data)  # [N, T] per finished episode
+        with clock("curriculum"):
+            curriculum_log.update(self.curriculum_update(data, seq, episode_return, success))
+        self.log_iteration(metrics, episodes, curriculum_log, clock.seconds)
         if self._stop_at_budget and int(self.env_steps) >= self.ppo_cfg.total_env_steps:
             self.trainer.should_stop = True
 
@@ -208,6 +220,8 @@ class PPOModule(LightningModule):
         mb = max(1, batch // cfg.minibatches)
         sums: dict[str, torch.Tensor] = {}
         updates = 0
+        # our own minibatches rather than a TorchRL replay buffer: whole sequences with their start memory go
+        # through the core, and the permutation draws from the run's RNG exactly as before (bit-identical resumes)
         for _ in range(cfg.epochs):
             perm = torch.randperm(batch, device=self.device)
             for start in range(0, batch - mb + 1, mb):
@@ -239,11 +253,13 @@ class PPOModule(LightningModule):
         return self.rt.sampler.update(level_stats(data, seq, self.num_agents, episode_return, success))
 
     def log_iteration(self, metrics: dict[str, torch.Tensor], episodes: dict[str, tuple[torch.Tensor, torch.Tensor]],
-                      curriculum_log: dict[str, float], collect_s: float, total_s: float, curriculum_s: float) -> None:
+                      curriculum_log: dict[str, float], seconds: dict[str, float]) -> None:
         """Loss terms and metrics, episode statistics, throughput and curriculum metrics (reduced over ranks).
 
-        ``collect_s``/``total_s`` [s]: collection and collection + update; ``curriculum_s`` [s]: the curriculum's own.
+        ``seconds`` [s]: wall time of this iteration's ``collect``, ``update`` and ``curriculum`` phases.
         """
+        collect_s, curriculum_s = seconds["collect"], seconds["curriculum"]
+        total_s = collect_s + seconds["update"]
         frames = self.frames_per_iteration * self._world_size()
         sampler = self.rt.sampler
         log = dict(sync_dist=True, on_step=False, on_epoch=True, batch_size=1)

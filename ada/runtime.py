@@ -1,8 +1,8 @@
 """One rank's runtime of a training run, saved and restored as one piece: :class:`RunState`.
 
 Everything a resumed run needs besides the weights, optimiser and scheduler (which Lightning saves):
-the env (positions, levels, RNG counters), the collector's current step (observations, memory, episode
-return and length so far), the live memory cache of cached-memory cores, the curriculum sampler, every
+the env (positions, levels, RNG counters), the collector's current step (observations, memory), the
+return and length of every episode in progress, the live memory cache of cached-memory cores, the curriculum sampler, every
 global RNG, and the per-run state of loss modules (a teacher's memory). Its surface is
 ``collect()``, ``state_dict()``, ``load_state_dict()`` and ``close()``.
 """
@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from tensordict import TensorDictBase
 from torchrl.collectors import Collector
-from torchrl.envs import RewardSum, StepCounter
 
 from curricula import LevelSampler
 from envs_warp.core.env_base import WarpEnv
@@ -26,10 +25,6 @@ from .curriculum import WorldContext
 from .evaluate import PolicyRollouts
 from .policy import RolloutPolicy
 from .worlds import agents_of, build_env, success_key, with_memory
-
-RETURN_KEY = ("agents", "episode_return")  # [N, A, 1] each robot's reward summed over the episode so far
-LENGTH_KEY = "episode_length"  # [N, 1] steps of the episode so far
-
 
 class RuntimePart(Protocol):
     """A component with per-rank run state (e.g. a loss module carrying a teacher's memory)."""
@@ -61,9 +56,8 @@ class RunState:
     """This rank's env, collector, rollout policy, curriculum sampler and RNG, outside the module tree.
 
     Building it seeds the global RNGs from ``seed + 1000·rank``, builds the world's env on ``device``
-    (the curriculum, if any, becomes its level source), adds the episode return and length trackers
-    (TorchRL ``RewardSum``/``StepCounter``, kept in the collector's current step) and makes the collector,
-    whose first reset happens here. ``parts`` (e.g. loss modules) get ``start(N·A, device)`` and have
+    (the curriculum, if any, becomes its level source) and makes the collector, whose first reset happens
+    here. ``parts`` (e.g. loss modules) get ``start(N·A, device)`` and have
     their ``runtime_state`` saved with the rest.
 
     Examples:
@@ -89,15 +83,13 @@ class RunState:
                                       rank, world_size))
             self.base_env.level_source = sampler.on_reset  # before the collector's first reset
         self.env = with_memory(self.base_env, model.carried_memory_shape())
-        # TorchRL's trackers: each robot's summed reward and the step count, reset with the episode
-        self.env.append_transform(RewardSum(in_keys=[("agents", "reward")], out_keys=[RETURN_KEY]))
-        self.env.append_transform(StepCounter(step_count_key=LENGTH_KEY))
         self.policy = RolloutPolicy(model)  # owns the live memory cache of cached-memory cores
         self.collector = Collector(self.env, self.policy, frames_per_batch=frames_per_batch, total_frames=-1,
                                    device=self.device, trust_policy=True)
         rows = self.base_env.batch_size[0] * agents_of(self.base_env)  # N·A sequences
         if model.cached_memory:
             self.policy.ensure_cache(rows, self.device)
+        self.tracker = EpisodeTracker(self.base_env.batch_size[0], self.device, self.success_key)
         self.parts = dict(parts or {})
         for part in self.parts.values():
             part.start(rows, self.device)
@@ -115,22 +107,8 @@ class RunState:
 
     def episodes(self, data: TensorDictBase) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], torch.Tensor,
                                                       torch.Tensor]:
-        """(sum, count) of returns, lengths and successes of the episodes that ended in rollout ``data [N, T]``,
-        plus each finished episode's return (mean over robots) and success at its last step ``[N, T]``
-        (0 / False elsewhere)."""
-        done = data.get(("next", "done"))[..., 0]  # [N, T]
-        episode_return = data.get(("next", *RETURN_KEY))[..., 0].mean(-1) * done  # [N, T]
-        length = data.get(("next", LENGTH_KEY))[..., 0] * done  # [N, T]
-        success = data.get(("next", *self.success_key))[..., 0].all(-1) & done  # [N, T]
-        count = done.sum()
-        # summed per step, then step after step in float32 (cumsum would accumulate in float64): the logged
-        # mean return stays bit-identical to a running total kept during the rollout
-        return_sum = torch.zeros((), device=done.device)
-        for per_step in episode_return.t().contiguous().sum(-1):  # [T]
-            return_sum += per_step
-        stats = {"return": (return_sum, count), "length": (length.sum().float(), count),
-                 "success": (success.sum().float(), count)}
-        return stats, episode_return, success
+        """Statistics of the episodes that ended in rollout ``data [N, T]`` (see ``EpisodeTracker.finished``)."""
+        return self.tracker.finished(data)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -141,6 +119,7 @@ class RunState:
         return {
             "env": {k: v.detach().cpu().clone() for k, v in self.base_env.runtime_state().items()},
             "carrier": collector_carrier(self.collector).detach().cpu().clone(),
+            **self.tracker.state_dict(),
             "rng": rng_state(),
             "cache": None if cache is None else cache.detach().cpu().clone(),
             "cache_head": self.policy.head,
@@ -152,6 +131,7 @@ class RunState:
         """Continue from ``state_dict()`` (before the first ``collect``)."""
         self.base_env.load_runtime_state({k: v.to(self.device) for k, v in state["env"].items()})
         collector_carrier(self.collector).update_(state["carrier"].to(self.device))
+        self.tracker.load_state_dict(state)
         set_rng_state(state["rng"])
         if state.get("cache") is not None:
             self.policy.cache = state["cache"].to(self.device)
@@ -166,6 +146,52 @@ class RunState:
         if self._final is None:
             self._final = self.state_dict()
             self.collector.shutdown()
+
+
+class EpisodeTracker:
+    """Return and length of every env's episode in progress, carried from one rollout to the next.
+
+    Our own running totals rather than TorchRL's ``RewardSum``/``StepCounter``: those sum each robot's
+    reward, ours sums the robots' mean reward per step (the same maths, other float rounding with
+    several robots), and PLR's ``maxmc`` score reads it, so curriculum decisions stay bit-identical.
+    """
+
+    def __init__(self, num_envs: int, device: torch.device, success_key: tuple[str, ...]) -> None:
+        self.success_key = success_key
+        self.running_return = torch.zeros(num_envs, device=device)  # [N] mean over robots
+        self.running_length = torch.zeros(num_envs, device=device)  # [N] steps
+
+    def finished(self, data: TensorDictBase) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], torch.Tensor,
+                                                      torch.Tensor]:
+        """(sum, count) of returns, lengths and successes of the episodes that ended in rollout ``data [N, T]``,
+        plus each finished episode's return and success at its last step ``[N, T]`` (0 / False elsewhere)."""
+        reward = data.get(("next", "agents", "reward"))[..., 0].mean(-1)  # [N, T]
+        done = data.get(("next", "done"))[..., 0]  # [N, T]
+        success = data.get(("next", *self.success_key))[..., 0].all(-1) & done  # [N, T]
+        ret_sum = torch.zeros((), device=reward.device)
+        len_sum = torch.zeros((), device=reward.device)
+        episode_return = torch.zeros_like(reward)  # [N, T]
+        for step in range(reward.shape[1]):
+            self.running_return += reward[:, step]
+            self.running_length += 1
+            d = done[:, step]
+            episode_return[:, step] = self.running_return * d
+            ret_sum += (self.running_return * d).sum()
+            len_sum += (self.running_length * d).sum()
+            self.running_return *= ~d
+            self.running_length *= ~d
+        count = done.sum()
+        stats = {"return": (ret_sum, count), "length": (len_sum, count), "success": (success.sum().float(), count)}
+        return stats, episode_return, success
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The totals so far (CPU)."""
+        return {"running_return": self.running_return.cpu().clone(), "running_length": self.running_length.cpu().clone()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore ``state_dict()``."""
+        self.running_return.copy_(state["running_return"])
+        self.running_length.copy_(state["running_length"])
 
 
 def seed_all(seed: int) -> None:

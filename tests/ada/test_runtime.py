@@ -1,12 +1,13 @@
 """RunState: the one component that saves and restores a rank's runtime, and the TorchRL internal it reads."""
 from __future__ import annotations
 
+import pytest
 import torch
 from torchrl.collectors import Collector
 
 from ada.config import EnvConfig
 from ada.policy import OBS_KEY, RolloutPolicy
-from ada.runtime import LENGTH_KEY, RETURN_KEY, RunState, collector_carrier
+from ada.runtime import RunState, collector_carrier
 from ada.worlds import MEMORY_KEY, build_env, describe, with_memory
 from models.actor_critic import ActorCritic, PolicyConfig
 
@@ -41,39 +42,39 @@ def test_run_state_restored_in_a_fresh_runtime_collects_the_same_next_rollout():
     model = small_model("trxl")  # a cached-memory core: the live cache is part of the state
     first = RunState(CFG, model, frames_per_batch=6 * 5, device="cpu", seed=1)
     for _ in range(3):
-        first.collect()
+        first.episodes(first.collect())  # the episode totals in progress are part of the state
     state = first.state_dict()
     expected = first.collect()
     second = RunState(CFG, model, frames_per_batch=6 * 5, device="cpu", seed=99)  # another seed: state must win
     second.load_state_dict(state)
     got = second.collect()
-    for key in (OBS_KEY, ("agents", "action"), ("next", "agents", "reward"), ("next", *RETURN_KEY),
-                ("next", LENGTH_KEY), "level_id"):
+    for key in (OBS_KEY, ("agents", "action"), ("next", "agents", "reward"), "level_id"):
         assert torch.equal(got.get(key), expected.get(key)), key
     assert torch.equal(second.window_memory, first.window_memory)
+    assert second.tracker.running_length.any()
+    (stats_a, return_a, _), (stats_b, return_b, _) = first.episodes(expected), second.episodes(got)
+    assert torch.equal(return_a, return_b)
+    assert all(torch.equal(stats_a[k][0], stats_b[k][0]) for k in stats_a)
     first.close()
     second.close()
 
 
-def test_episode_statistics_come_from_the_trackers_and_match_a_running_total():
+def test_episodes_spanning_two_rollouts_count_their_whole_return_and_length():
     model = small_model()
-    run = RunState(CFG, model, frames_per_batch=6 * 16, device="cpu", seed=2)  # max_steps 7: episodes end
-    data = run.collect()
-    stats, episode_return, success = run.episodes(data)
-    reward = data.get(("next", "agents", "reward"))[..., 0].mean(-1)  # [N, T]
-    done = data.get(("next", "done"))[..., 0]
-    running = torch.zeros(6)
-    expected = torch.zeros_like(reward)
-    for t in range(reward.shape[1]):
-        running += reward[:, t]
-        expected[:, t] = running * done[:, t]
-        running *= ~done[:, t]
-    assert done.any()
-    assert torch.equal(episode_return, expected)
-    assert int(stats["return"][1]) == int(done.sum())
-    assert float(stats["length"][0]) == float((data.get(("next", LENGTH_KEY))[..., 0] * done).sum())
-    assert not success[~done].any()
-    run.close()
+    one = RunState(CFG, model, frames_per_batch=6 * 10, device="cpu", seed=2)  # max_steps 7: episodes end
+    stats_one, return_one, success_one = one.episodes(one.collect())  # [N, 10]
+    two = RunState(CFG, model, frames_per_batch=6 * 5, device="cpu", seed=2)  # same steps, two rollouts
+    halves = [two.episodes(two.collect()) for _ in range(2)]
+    assert torch.equal(torch.cat([h[1] for h in halves], dim=1), return_one)
+    assert torch.equal(torch.cat([h[2] for h in halves], dim=1), success_one)
+    assert (return_one != 0).sum() >= 6, "every env should finish an episode within 10 steps"
+    for key in ("return", "length", "success"):
+        total = sum(float(h[0][key][0]) for h in halves)
+        assert total == pytest.approx(float(stats_one[key][0]), rel=1e-6)
+        assert sum(int(h[0][key][1]) for h in halves) == int(stats_one[key][1])
+    assert float(stats_one["length"][0]) == 7.0 * int(stats_one["length"][1])  # untrained: every episode times out
+    one.close()
+    two.close()
 
 
 def test_closed_run_state_still_returns_its_final_state():
