@@ -6,7 +6,9 @@ collect (TorchRL ``Collector``, ``[N, T]``) → advantages (robots folded into s
 The env, collector, memory cache, curriculum and RNGs live outside the module tree in one
 :class:`~ada.runtime.RunState` (``self.rt``), checkpointed per rank, so a resumed run continues exactly.
 ``ppo.total_env_steps`` sets the number of iterations and the LR schedule; a trainer without its own
-``max_epochs``/``max_steps`` stops there (``trainer.should_stop``).
+``max_epochs``/``max_steps`` stops there (``trainer.should_stop``); an explicit ``max_epochs`` wins.
+``trainer.save_checkpoint(path)`` works during and after ``fit``; resume with
+``trainer.fit(module, ckpt_path=path, weights_only=False)`` (the file holds RNG and env state, not only weights).
 """
 from __future__ import annotations
 
