@@ -1,24 +1,39 @@
-"""The training loop's side of a curriculum: the world and the current policy as a ``CurriculumContext``."""
+"""The training loop's side of a curriculum: the world and a rollout service as a ``CurriculumContext``.
+
+Samplers never see the training module: levels come from the world's registry functions, rollouts of
+the current policy from a :class:`~ada.evaluate.PolicyRollouts` (which leaves the model's device, mode
+and the run's random streams alone), and statistics from :func:`level_stats`.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 import torch
 import torch.distributed as dist
-from tensordict import TensorDict
+from tensordict import TensorDict, TensorDictBase
 
-from .evaluate import run_attempts
+from curricula import LevelStats
+from envs_warp.core.env_base import LEVEL_ID
+
+from .evaluate import PolicyRollouts
 from .worlds import build_env, mutate_levels, noop_solved, random_levels, scripted_policy, solvable_mask, with_memory
 
 
 class WorldContext:
-    """What samplers may ask of one rank: levels of its world, rollouts of the module's current policy, gathers."""
+    """What samplers may ask of one rank: levels of its world, rollouts of the current policy, gathers.
 
-    def __init__(self, module, env, device: torch.device, rank: int = 0, world_size: int = 1) -> None:
-        self.module = module
-        self.env = env  # this rank's training env (level schema, random levels by tag)
-        self.env_cfg = module.env_cfg
+    ``rollouts``: the rollout service (a ``PolicyRollouts``); anything with ``env_cfg`` and ``model`` (a
+    ``PPOModule``) is accepted and turned into one, and only the service is kept.
+    """
+
+    def __init__(self, rollouts: PolicyRollouts, env, device: torch.device | str, rank: int = 0,
+                 world_size: int = 1) -> None:
         self.device = torch.device(device)
+        if not isinstance(rollouts, PolicyRollouts):
+            rollouts = PolicyRollouts(rollouts.env_cfg, rollouts.model, self.device)
+        self.rollouts = rollouts
+        self.env = env  # this rank's training env (level schema, random levels by tag)
+        self.env_cfg = rollouts.env_cfg
         self.rank, self.world_size = rank, world_size
 
     def empty_levels(self, n: int) -> TensorDict:
@@ -46,7 +61,7 @@ class WorldContext:
         mine = torch.arange(self.rank, n, self.world_size, device=self.device)
         rate = torch.zeros(n, device=self.device)
         if mine.numel():
-            rate[mine] = self._attempts(levels[mine], trials, seed=seed + 7919 * self.rank).float().mean(-1)
+            rate[mine] = self.rollouts.successes(levels[mine], trials, seed=seed + 7919 * self.rank).float().mean(-1)
         if self.world_size > 1:
             rate = torch.stack([r.to(self.device) for r in self.gather(rate.cpu())]).sum(0)
         return rate
@@ -58,18 +73,8 @@ class WorldContext:
             return own.to(self.device)
         n = levels.batch_size[0]
         probe = with_memory(build_env(self.env_cfg, self.device, seed=0, num_envs=n, random_levels=False),
-                            self.module.model.carried_memory_shape())
-        return self._attempts(levels, 1, seed=0, policy=scripted_policy("noop", probe))[:, 0]
-
-    def _attempts(self, levels: TensorDict, trials: int, seed: int, policy=None) -> torch.Tensor:
-        """``[n, trials]`` bool successes (the model is put back in training mode afterwards)."""
-        model = self.module.model
-        was_training = model.training
-        try:
-            out = run_attempts(self.module, levels, trials, policy=policy, seed=seed, device=self.device)
-        finally:
-            model.train(was_training)
-        return torch.as_tensor(out["success"], device=self.device)
+                            self.rollouts.memory_shape())
+        return self.rollouts.successes(levels, 1, seed=0, policy=scripted_policy("noop", probe))[:, 0]
 
     def mutate(self, levels: TensorDict, generator: torch.Generator, num_edits: int) -> TensorDict:
         """World-specific ACCEL edits."""
@@ -82,3 +87,16 @@ class WorldContext:
         out: list[Any] = [None] * self.world_size
         dist.all_gather_object(out, obj)
         return out
+
+
+def level_stats(data: TensorDictBase, seq: TensorDictBase, num_agents: int, episode_return: torch.Tensor,
+                success: torch.Tensor) -> LevelStats:
+    """Per-level sums of a rollout ``[N, T]`` for the curriculum (robots averaged per env step).
+
+    ``seq``: the rollout's sequences ``[N·A]`` with ``advantage`` and ``value`` ``[N·A, T]``;
+    ``episode_return``/``success`` ``[N, T]``: each finished episode's return and success at its last step.
+    """
+    n, t = data.batch_size
+    per_env = lambda x: x.view(n, num_agents, t).mean(1)  # [N·A, T] -> [N, T]
+    return LevelStats.from_rollout(data.get(LEVEL_ID)[..., 0], per_env(seq["advantage"]), per_env(seq["value"]),
+                                   data.get(("next", "done"))[..., 0], success, episode_return)

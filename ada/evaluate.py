@@ -1,19 +1,69 @@
-"""Evaluation: run a policy on a set of levels with many attempts each; tables, and GIFs per level."""
+"""Evaluation: run a policy on a set of levels with many attempts each; tables, and GIFs per level.
+
+Evaluation never changes the model it is given: it runs in eval mode on a copy when the device differs
+(on the model's own device, in place with every training flag restored afterwards), and draws its
+random numbers from a forked RNG seeded from ``seed``, so the caller's streams continue as before.
+"""
 from __future__ import annotations
 
+import copy
 import csv
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 from tensordict import TensorDict
 
 from envs_warp.core.render import save_video
+from models.actor_critic import ActorCritic
 
+from .config import EnvConfig
 from .policy import RolloutPolicy
 from .worlds import agent_positions, build_env, draw_row_fn, episode_limit, success_key, with_memory
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """``cuda`` names the current CUDA device; otherwise devices compare by type and index."""
+    if a.type != b.type:
+        return False
+    if a.type != "cuda" or a.index == b.index:
+        return True
+    current = torch.cuda.current_device()
+    return (a.index if a.index is not None else current) == (b.index if b.index is not None else current)
+
+
+@contextmanager
+def evaluation_model(model: ActorCritic, device: torch.device | str) -> Iterator[ActorCritic]:
+    """``model`` in eval mode on ``device``; the caller's model keeps its device, mode and parameters.
+
+    Another device gets a copy; on the model's own device the model itself is used (no copy of a large
+    model) and every submodule's ``training`` flag is put back on exit.
+    """
+    device = torch.device(device)
+    first = next(model.parameters(), None)
+    if first is not None and not _same_device(first.device, device):
+        yield copy.deepcopy(model).to(device).eval()
+        return
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+@contextmanager
+def seeded_rng(seed: int, device: torch.device | str) -> Iterator[None]:
+    """Global torch RNG seeded with ``seed`` inside, the caller's CPU and CUDA RNG states restored on exit."""
+    device = torch.device(device)
+    cuda = device.type == "cuda" or (torch.cuda.is_available() and torch.cuda.is_initialized())
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if cuda else []):
+        torch.manual_seed(seed)
+        yield
 
 
 @torch.no_grad()
@@ -22,22 +72,28 @@ def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | N
     """First-episode outcome of every (level, attempt) pair: success (every robot reached its goal), the
     fraction of robots at their goal, return, length; arrays ``[L, attempts]``.
 
-    Reproducible from ``seed`` (actions are sampled from a forked RNG seeded with it; the caller's
-    random streams are left as they were).
+    ``module``: anything with ``env_cfg`` and ``model`` (a ``PPOModule``). Reproducible from ``seed``;
+    the model's device, mode and parameters and the caller's random streams are left as they were.
     """
+    return rollout_outcomes(module.env_cfg, module.model, levels, attempts, policy, seed, deterministic, device)
+
+
+@torch.no_grad()
+def rollout_outcomes(env_cfg: EnvConfig, model: ActorCritic, levels: TensorDict, attempts: int,
+                     policy: Callable | None = None, seed: int = 0, deterministic: bool = False,
+                     device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
+    """``run_attempts`` from a world config and a model (see there)."""
     device = torch.device(device)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        return _run_attempts(module, levels, attempts, policy, seed, deterministic, device)
+    with seeded_rng(seed, device), evaluation_model(model, device) as net:
+        return _run_attempts(env_cfg, net, levels, attempts, policy, seed, deterministic, device)
 
 
-def _run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | None, seed: int,
-                  deterministic: bool, device: torch.device) -> dict[str, np.ndarray]:
+def _run_attempts(env_cfg: EnvConfig, model: ActorCritic, levels: TensorDict, attempts: int, policy: Callable | None,
+                  seed: int, deterministic: bool, device: torch.device) -> dict[str, np.ndarray]:
     n_levels = levels.batch_size[0]
-    base = build_env(module.env_cfg, device, seed=seed, num_envs=n_levels * attempts, random_levels=False)
+    base = build_env(env_cfg, device, seed=seed, num_envs=n_levels * attempts, random_levels=False)
     base.set_levels(levels.repeat_interleave(attempts, dim=0).to(device))
-    env = with_memory(base, module.model.carried_memory_shape())
-    model = module.model.to(device).eval()
+    env = with_memory(base, model.carried_memory_shape())
     act = policy or RolloutPolicy(model, deterministic=deterministic)
     td = env.reset()
     n = base.num_envs
@@ -46,8 +102,8 @@ def _run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | 
     robots = torch.zeros(n, device=device)  # fraction of robots that reached their goal
     ret = torch.zeros(n, device=device)
     length = torch.zeros(n, device=device)
-    success_at = ("next", *success_key(module.env_cfg))
-    for _ in range(episode_limit(module.env_cfg)):
+    success_at = ("next", *success_key(env_cfg))
+    for _ in range(episode_limit(env_cfg)):
         td = act(td)
         td = env.step(td)
         nxt = td["next"]
@@ -66,6 +122,28 @@ def _run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | 
     return {"success": success.view(shape).cpu().numpy(), "robots_at_goal": robots.view(shape).cpu().numpy(),
             "return": ret.view(shape).cpu().numpy(),
             "length": length.view(shape).cpu().numpy()}
+
+
+class PolicyRollouts:
+    """The rollout service a curriculum gets: episodes of the current policy on given levels.
+
+    Built from the world config and the model being trained (not the training module); every call runs
+    through ``rollout_outcomes``, so the model's device, mode and the run's random streams are untouched.
+    """
+
+    def __init__(self, env_cfg: EnvConfig, model: ActorCritic, device: torch.device | str) -> None:
+        self.env_cfg = env_cfg
+        self._model = model
+        self.device = torch.device(device)
+
+    def memory_shape(self) -> tuple[int, ...]:
+        """The per-step memory entry an env for this policy carries (``with_memory``)."""
+        return self._model.carried_memory_shape()
+
+    def successes(self, levels: TensorDict, trials: int, seed: int, policy: Callable | None = None) -> torch.Tensor:
+        """``[n, trials]`` bool: first-episode success of the (stochastic) policy, or of ``policy``, per level."""
+        out = rollout_outcomes(self.env_cfg, self._model, levels, trials, policy=policy, seed=seed, device=self.device)
+        return torch.as_tensor(out["success"], device=self.device)
 
 
 def summarise(names: list[str], outcome: dict[str, np.ndarray]) -> list[dict]:
@@ -93,18 +171,23 @@ def write_table(rows: list[dict], out_dir: str | Path, stem: str = "results") ->
 @torch.no_grad()
 def level_gif(module, level: TensorDict, path: str | Path, policy: Callable | None = None, seed: int = 0,
               deterministic: bool = True) -> Path:
-    """GIF of one attempt at ``level`` (batch ``[1]``) until the episode ends."""
-    base = build_env(module.env_cfg, "cpu", seed=seed, num_envs=1, random_levels=False)
+    """GIF of one attempt at ``level`` (batch ``[1]``) until the episode ends (on CPU; the model is left as it was)."""
+    with seeded_rng(seed, "cpu"), evaluation_model(module.model, "cpu") as model:
+        return _level_gif(module.env_cfg, model, level, path, policy, seed, deterministic)
+
+
+def _level_gif(env_cfg: EnvConfig, model: ActorCritic, level: TensorDict, path: str | Path, policy: Callable | None,
+               seed: int, deterministic: bool) -> Path:
+    base = build_env(env_cfg, "cpu", seed=seed, num_envs=1, random_levels=False)
     base.set_levels(level.cpu())
-    env = with_memory(base, module.model.carried_memory_shape())
-    model = module.model.to("cpu").eval()
+    env = with_memory(base, model.carried_memory_shape())
     act = policy or RolloutPolicy(model, deterministic=deterministic)
-    draw = draw_row_fn(module.env_cfg)
+    draw = draw_row_fn(env_cfg)
     td = env.reset()
     trails: list[np.ndarray] = []  # [A, 2] [m] robot positions per frame (none if the world gives no positions)
 
     def frame() -> np.ndarray:
-        pos = agent_positions(module.env_cfg, base)
+        pos = agent_positions(env_cfg, base)
         if pos is None:
             return draw(base, 0)
         trails.append(pos[0].cpu().numpy().copy())
@@ -112,7 +195,7 @@ def level_gif(module, level: TensorDict, path: str | Path, policy: Callable | No
         return draw(base, 0, trails=list(path))
 
     frames = [frame()]
-    for _ in range(episode_limit(module.env_cfg)):
+    for _ in range(episode_limit(env_cfg)):
         td = env.step(act(td))
         frames.append(frame())
         if bool(td["next", "done"].any()):

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from ada.losses import LossModule, LossOutput, PolicyOutput, PPOLoss, combine
 from ada.ppo import entropy_bonus, gae, normalize, policy_loss, value_loss
 
 
@@ -61,3 +62,55 @@ def test_entropy_bonus_and_advantage_normalisation():
     x = normalize(torch.tensor([1.0, 2.0, 3.0, 4.0]))
     assert x.mean().item() == pytest.approx(0.0, abs=1e-6)
     assert x.std().item() == pytest.approx(1.0, abs=1e-4)
+
+
+def _minibatch(mask: bool = False):
+    from tensordict import TensorDict
+
+    g = torch.Generator().manual_seed(0)
+    b, t = 3, 4
+    batch = TensorDict({"action": torch.randint(0, 3, (b, t), generator=g), "log_prob": -torch.rand(b, t, generator=g),
+                        "value": torch.randn(b, t, generator=g), "target": torch.randn(b, t, generator=g),
+                        "advantage": torch.randn(b, t, generator=g)}, batch_size=[b])
+    if mask:
+        batch["train_mask"] = torch.rand(b, t, generator=g) > 0.3
+    logits = torch.randn(b, t, 3, generator=g)
+    return batch, PolicyOutput(torch.distributions.Categorical(logits=logits), torch.randn(b, t, generator=g))
+
+
+@pytest.mark.parametrize("mask", [False, True])
+def test_ppo_loss_module_sums_its_terms_with_their_coefficients(mask):
+    from ada.config import PPOConfig
+
+    cfg = PPOConfig(vf_coef=0.5, ent_coef=0.01, clip_eps=0.2, value_clip=0.2)
+    batch, out = _minibatch(mask)
+    m = batch.get("train_mask", None)
+    total, terms, metrics = combine([PPOLoss(cfg)], batch, out)
+    adv = normalize(batch["advantage"], mask=m)
+    pl, kl, clip = policy_loss(out.dist.log_prob(batch["action"]), batch["log_prob"], adv, 0.2, mask=m)
+    vl = value_loss(out.value, batch["value"], batch["target"], 0.2, mask=m)
+    ent = entropy_bonus(out.dist.entropy(), mask=m)
+    assert torch.equal(terms["policy"], pl) and torch.equal(terms["value"], vl) and torch.equal(terms["entropy"], ent)
+    assert torch.equal(metrics["approx_kl"], kl) and torch.equal(metrics["clip_frac"], clip)
+    assert torch.equal(total, pl + 0.5 * vl - 0.01 * ent)  # the same float ops as the loss written out
+
+
+def test_extra_loss_terms_are_added_and_repeated_names_refused():
+    from ada.config import PPOConfig
+
+    class Twice(LossModule):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.coefficients = {name: 2.0}
+            self.name = name
+
+        def forward(self, batch, out):
+            return LossOutput({self.name: out.value.mean()}, {f"{self.name}_seen": torch.tensor(1.0)})
+
+    batch, out = _minibatch()
+    base, _, _ = combine([PPOLoss(PPOConfig())], batch, out)
+    total, terms, metrics = combine([PPOLoss(PPOConfig()), Twice("aux")], batch, out)
+    assert torch.equal(total, base + 2.0 * out.value.mean())
+    assert set(terms) == {"policy", "value", "entropy", "aux"} and "aux_seen" in metrics
+    with pytest.raises(ValueError, match="aux"):
+        combine([Twice("aux"), Twice("aux")], batch, out)

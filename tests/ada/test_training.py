@@ -110,7 +110,7 @@ def test_nonfinite_observation_stops_the_run_naming_quantity_and_step(tmp_path, 
     data = TensorDict({"next": {"agents": {"observation": torch.tensor([[[[0.0, float("nan")]]]])}}}, batch_size=[1, 1])
     monkeypatch.chdir(tmp_path)
     with pytest.raises(NonFiniteError, match=r"non-finite observation at iteration 0 \(env step 0\)"):
-        module._check_finite(data, ("next", "agents", "observation"), "observation")
+        module.check_finite(data, ("next", "agents", "observation"), "observation")
     assert list((tmp_path / "debug").glob("nonfinite_*.pt"))
 
 

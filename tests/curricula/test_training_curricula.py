@@ -54,6 +54,8 @@ def test_curriculum_run_stopped_and_resumed_matches_uninterrupted_run_exactly(tm
 def test_accel_run_replays_buffer_levels_and_logs_curriculum_metrics(tmp_path):
     module = train(tiny(tmp_path / "run", "accel", "--trainer.max_epochs", "8"))
     assert (tag_kind(module.rt.base_env.level_id) == REPLAY).any()
+    ctx = module.rt.sampler.ctx  # curricula reach the policy through a rollout service, never the module
+    assert not any(value is module for value in [*vars(ctx).values(), *vars(ctx.rollouts).values()])
     header = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text().splitlines()[0]
     for key in ("curriculum/buffer_size", "curriculum/replay_share", "curriculum/mutants"):
         assert key in header

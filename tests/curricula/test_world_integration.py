@@ -6,6 +6,7 @@ import torch
 
 from ada.config import EnvConfig
 from ada.curriculum import WorldContext
+from ada.evaluate import PolicyRollouts
 from ada.module import PPOModule
 from ada.worlds import build_env, random_levels
 from curricula import LevelStats, NoopFilterConfig, PLRConfig, PLRSampler
@@ -45,7 +46,7 @@ def test_replayed_rows_play_the_buffer_level_and_fresh_resets_never_count_as_rep
     module = lidarnav_module()
     env = build_env(module.env_cfg, "cpu", seed=0)
     sampler = PLRSampler(PLRConfig(buffer_size=8, min_fill=0.5, replay_prob=0.5), NoopFilterConfig())
-    sampler.bind(WorldContext(module, env, torch.device("cpu")))
+    sampler.bind(WorldContext(PolicyRollouts(module.env_cfg, module.model, "cpu"), env, torch.device("cpu")))
     levels = random_levels(module.env_cfg, 8, seed=123)
     sampler.buffer.insert(levels, torch.linspace(0.1, 0.8, 8), clock=0, source=-1000 - torch.arange(8))
     sampler.before_rollout(0)
@@ -75,7 +76,7 @@ def test_plr_update_from_a_real_rollout_inserts_the_levels_that_were_played():
     module = lidarnav_module(num_envs=16)
     env = build_env(module.env_cfg, "cpu", seed=2)
     sampler = PLRSampler(PLRConfig(buffer_size=64, solvable_only=False), NoopFilterConfig())
-    sampler.bind(WorldContext(module, env, torch.device("cpu")))
+    sampler.bind(WorldContext(PolicyRollouts(module.env_cfg, module.model, "cpu"), env, torch.device("cpu")))
     env.level_source = sampler.on_reset
     td = env.reset()
     tags = []
@@ -101,7 +102,7 @@ def test_context_noop_check_agrees_with_the_physics2d_generator_filter():
     module = PPOModule(env=EnvConfig(world="physics2d", num_envs=8, overrides={"size": "s", "bank_size": 8,
                                                                                "max_steps": 64}))
     env = build_env(module.env_cfg, "cpu", seed=0)
-    ctx = WorldContext(module, env, torch.device("cpu"))
+    ctx = WorldContext(PolicyRollouts(module.env_cfg, module.model, "cpu"), env, torch.device("cpu"))
     levels = generate_levels("s", 48, seed=5)
     ours = ctx.noop_solved(levels)
     assert torch.equal(ours, noop_solved(levels, "s", steps=64))
@@ -111,7 +112,7 @@ def test_context_noop_check_agrees_with_the_physics2d_generator_filter():
 def test_context_success_rates_of_the_noop_like_untrained_policy_are_rates_in_unit_interval():
     module = lidarnav_module(num_envs=8)
     env = build_env(module.env_cfg, "cpu", seed=0)
-    ctx = WorldContext(module, env, torch.device("cpu"))
+    ctx = WorldContext(PolicyRollouts(module.env_cfg, module.model, "cpu"), env, torch.device("cpu"))
     levels = random_levels(module.env_cfg, 6, seed=1)
     before = torch.get_rng_state()
     rates = ctx.success_rates(levels, trials=3, seed=11)
@@ -133,7 +134,8 @@ def test_reset_hook_makes_no_host_sync_on_cuda(method):
     sampler = {"sfl": lambda: SFLSampler(SFLConfig(buffer_size=16), off),
                "plr": lambda: PLRSampler(PLRConfig(buffer_size=16, min_fill=0.0), off),
                "accel": lambda: ACCELSampler(PLRConfig(buffer_size=16, min_fill=0.0), ACCELConfig(mutants=8), off)}[method]()
-    sampler.bind(WorldContext(module, env, torch.device("cuda")))
+    rollouts = PolicyRollouts(module.env_cfg, module.model, "cuda")
+    sampler.bind(WorldContext(rollouts, env, torch.device("cuda")))
     sampler.buffer.insert(random_levels(module.env_cfg, 16, seed=3, device="cuda"), torch.rand(16, device="cuda"),
                           clock=0, source=-100 - torch.arange(16, device="cuda"))
     if method == "sfl":
