@@ -9,7 +9,7 @@ from typing import Any
 class EnvConfig:
     """Which world to train in and how many envs each rank runs."""
 
-    world: str = "lidarnav"
+    world: str = ""  # a registered world (`ada worlds`) or "some.module:WORLD"; required
     num_envs: int = 256
     overrides: dict[str, Any] = field(default_factory=dict)  # fields of the world's config dataclass
 

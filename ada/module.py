@@ -37,7 +37,7 @@ from .curriculum import level_stats
 from .losses import LossModule, PolicyOutput, PPOLoss, combine
 from .policy import OBS_KEY
 from .runtime import RunState
-from .worlds import describe
+from .worlds import describe, require_for_run
 
 
 class NonFiniteError(FloatingPointError):
@@ -81,7 +81,8 @@ class PPOModule(LightningModule):
     """Actor-critic trained by PPO (plus any ``extra_losses``); the runtime is built per rank at train start.
 
     Examples:
-        >>> module = PPOModule(env=EnvConfig(num_envs=16), ppo=PPOConfig(rollout_len=16, total_env_steps=1024))
+        >>> module = PPOModule(env=EnvConfig(world="lidarnav", num_envs=16),
+        ...                    ppo=PPOConfig(rollout_len=16, total_env_steps=1024))
         >>> Trainer(logger=False).fit(module)  # 4 iterations of 16 × 16 env steps, then stops
         >>> int(module.env_steps)
         1024
@@ -101,6 +102,8 @@ class PPOModule(LightningModule):
                                    "policy": asdict(self.policy_cfg), "seed": seed,
                                    "curriculum": asdict(self.curriculum_cfg)})
         self.automatic_optimization = False
+        # refuse now, not after training, a run that needs a capability its world lacks
+        require_for_run(self.env_cfg, self.curriculum_cfg.required_capabilities())
         obs_dim, action_space, self.num_agents = describe(self.env_cfg)
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the run's seed only
             torch.manual_seed(seed)

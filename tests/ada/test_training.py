@@ -106,7 +106,7 @@ def test_checkpoint_from_incompatible_config_is_refused(tmp_path):
 
 
 def test_nonfinite_observation_stops_the_run_naming_quantity_and_step(tmp_path, monkeypatch):
-    module = PPOModule()
+    module = PPOModule(env=EnvConfig(world="lidarnav", num_envs=4))
     data = TensorDict({"next": {"agents": {"observation": torch.tensor([[[[0.0, float("nan")]]]])}}}, batch_size=[1, 1])
     monkeypatch.chdir(tmp_path)
     with pytest.raises(NonFiniteError, match=r"non-finite observation at iteration 0 \(env step 0\)"):

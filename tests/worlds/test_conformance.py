@@ -174,3 +174,13 @@ def test_every_world_with_a_renderer_draws_an_agent_gif(name, tmp_path):
     path = level_gif(module, env.current_levels()[:1], tmp_path / f"{name}.gif")
     with Image.open(path) as gif:
         assert gif.n_frames > 1 and gif.size[0] > 8
+
+
+def test_a_curriculum_the_world_cannot_serve_is_refused_when_the_run_is_configured():
+    from ada.module import PPOModule
+    from curricula import CurriculumConfig
+
+    with pytest.raises(WorldError, match=r"world 'memory_cue' has no 'levels' capability.*curriculum.method 'accel'"):
+        PPOModule(env=EnvConfig(world="memory_cue", num_envs=4), curriculum=CurriculumConfig(method="accel"))
+    with pytest.raises(WorldError, match=r"'pointmass' has no 'mutate' capability"):
+        PPOModule(env=EnvConfig(world="pointmass", num_envs=4), curriculum=CurriculumConfig(method="accel"))
