@@ -14,6 +14,7 @@ import torch
 from tensordict import TensorDict
 
 from ada.cli import load_module, train
+from ada.config import EnvConfig
 from ada.module import CheckpointMismatchError, NonFiniteError, PPOModule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,9 @@ def test_transformer_xl_run_stopped_and_resumed_matches_uninterrupted_run_exactl
 def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
     epochs = 12
     reference = params(train(tiny(tmp_path / "ref", "--trainer.max_epochs", str(epochs))))
-    cmd = [sys.executable, "-m", "ada.cli", "train", *tiny(tmp_path / "killed", "--trainer.max_epochs", str(epochs))]
+    keep_all = ("--keep_last", "0")  # every periodic checkpoint stays, so a redo of old iterations would show
+    cmd = [sys.executable, "-m", "ada.cli", "train",
+           *tiny(tmp_path / "killed", "--trainer.max_epochs", str(epochs), *keep_all)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # same float reduction order as this (one-thread) process
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpts = tmp_path / "killed" / "checkpoints"
@@ -81,7 +84,7 @@ def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
     upto_kill = lambda: {p: p.stat().st_mtime_ns for p in ckpts.glob("iter*.ckpt") if int(p.stem[4:9]) <= at_kill}
     kept = upto_kill()
     assert kept, "no periodic checkpoint at or before last.ckpt's iteration"
-    resumed = train(tiny(tmp_path / "killed", "--trainer.max_epochs", str(epochs)))
+    resumed = train(tiny(tmp_path / "killed", "--trainer.max_epochs", str(epochs), *keep_all))
     assert int(resumed.env_steps) == epochs * 16 * 16
     assert upto_kill() == kept, f"the resumed run redid iterations up to {at_kill} instead of resuming after them"
     for key, value in params(resumed).items():
