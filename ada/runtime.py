@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
 import torch
-from tensordict import TensorDictBase
+from tensordict import TensorDict, TensorDictBase
 from torchrl.collectors import Collector
 
 from curricula import LevelSampler
@@ -133,8 +133,7 @@ class RunState:
         """Continue from ``state_dict()`` (before the first ``collect``)."""
         self.base_env.load_runtime_state({k: v.to(self.device) for k, v in state["env"].items()})
         carrier = collector_carrier(self.collector)
-        for key, value in state["carrier"].items():  # in place: the collector keeps this TensorDict
-            carrier.set_(key, value.to(self.device))
+        carrier.update_(plain_to_tensordict(state["carrier"], carrier.batch_size, self.device))  # in place
         self.tracker.load_state_dict(state)
         set_rng_state(state["rng"])
         if state.get("cache") is not None:
@@ -209,6 +208,15 @@ def tensordict_to_plain(td: TensorDictBase) -> dict[tuple[str, ...], torch.Tenso
     """Every leaf of ``td`` as ``{key tuple: CPU tensor}``: a plain container that ``torch.load(weights_only=True)`` reads."""
     return {key if isinstance(key, tuple) else (key,): value.detach().cpu().clone()
             for key, value in td.items(include_nested=True, leaves_only=True) if isinstance(value, torch.Tensor)}
+
+
+def plain_to_tensordict(plain: Mapping[tuple[str, ...], torch.Tensor], batch_size: torch.Size,
+                        device: torch.device) -> TensorDict:
+    """The TensorDict of ``tensordict_to_plain`` output, on ``device``."""
+    td = TensorDict({}, batch_size=batch_size, device=device)
+    for key, value in plain.items():
+        td.set(key, value.to(device))
+    return td
 
 
 def rng_state() -> dict[str, Any]:
