@@ -33,7 +33,8 @@ class RuntimePart(Protocol):
         """Allocate state for ``rows`` sequences."""
 
     def runtime_state(self) -> dict[str, Any] | None:
-        """The state to checkpoint (CPU tensors)."""
+        """The state to checkpoint: CPU tensors in plain dicts/lists, ints, floats, strings (no TensorDicts, NumPy
+        arrays or other objects: checkpoints load with ``weights_only=True`` and refuse anything else)."""
 
     def load_runtime_state(self, state: dict[str, Any] | None) -> None:
         """Restore ``runtime_state()``."""
