@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tensordict import TensorDict, TensorDictBase
+from tensordict import TensorDict
 
-from ada.checkpoint import (CheckpointError, UnsafeCheckpointError, convert_checkpoint, export_agent, load_module,
+from ada.checkpoint import (CheckpointError, UnsafeCheckpointError, load_module,
                             read_checkpoint, safe_load)
 from ada.cli import main, train
 from ada.runtime import rng_state, set_rng_state
