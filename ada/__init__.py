@@ -37,6 +37,11 @@ _EXPORTS: dict[str, str] = {
     "read_checkpoint": "ada.checkpoint",
     "resume_checkpoint": "ada.checkpoint",
     "CheckpointError": "ada.checkpoint",
+    "UnsafeCheckpointError": "ada.checkpoint",
+    "safe_load": "ada.checkpoint",
+    "export_agent": "ada.checkpoint",
+    "import_agent": "ada.checkpoint",
+    "convert_checkpoint": "ada.checkpoint",
     # evaluation and pictures
     "run_attempts": "ada.evaluate",
     "summarise": "ada.evaluate",

@@ -6,11 +6,21 @@ temporary file in the same folder, is fsynced, then renamed over the target, so 
 half-written checkpoint under a checkpoint's name. A file that is damaged anyway (a full disk, a copy
 cut short) is reported by name: a resumed run falls back to the newest intact checkpoint, and
 :func:`load_module` / :func:`read_checkpoint` raise :class:`CheckpointError` naming the file.
+
+Checkpoints are data, never code: every read is ``torch.load(weights_only=True)``, with no allowlist. What ada
+writes is tensors in plain dicts and lists, ints, floats and strings (the runtime state is stored that way: see
+``ada.runtime.RunState.state_dict``). A file that would need any other type to load (a pickle that calls code,
+or a checkpoint of an ada older than this format) is refused with :class:`UnsafeCheckpointError`, one line
+naming the file and the type, and is never skipped over by a resume. :func:`convert_checkpoint` (``ada convert
+--trust``) rewrites an older checkpoint you trust in today's format; :func:`export_agent` (``ada export``) writes
+an agent's weights and config as safetensors, which :func:`load_module` reads back.
 """
 from __future__ import annotations
 
 import io
+import json
 import os
+import pickle
 import re
 import sys
 from pathlib import Path
@@ -27,6 +37,14 @@ PERIODIC = re.compile(r"^iter(\d+)\.ckpt$")  # periodic checkpoint names; the nu
 
 class CheckpointError(ValueError):
     """A checkpoint file that is missing, truncated, corrupt or not written by ``ada``."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint that needs more than tensors and plain containers to load (it could run code): refused."""
+
+
+AGENT_FORMAT = "ada.agent/1"  # the ``format`` metadata of an ``ada export`` safetensors file
+_CONVERT_HINT = "ada convert --trust --ckpt {path} --out NEW.ckpt"
 
 
 def checkpoint_dir(root: str | os.PathLike) -> Path:
@@ -49,21 +67,55 @@ def periodic_checkpoints(root: str | os.PathLike) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """The checkpoint dict at ``path``; :class:`CheckpointError` naming the file if it is missing or unreadable.
+def safe_load(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain containers only, no code runs.
 
-    Checkpoints hold RNG states and env state, so they are not weights-only: load only files you trust.
+    Raises :class:`UnsafeCheckpointError` (one line: the file and the type it would need) for a file that needs
+    anything else, :class:`CheckpointError` naming the file for a missing, truncated or corrupt one.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # noqa: BLE001 - torch raises RuntimeError, UnpicklingError, EOFError, ValueError ...
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        reason = reason.split(". ")[0]  # torch appends paragraphs of advice
-        raise CheckpointError(f"{path}: not a readable checkpoint, the file is truncated or corrupt "
-                              f"({os.path.getsize(path)} bytes; torch.load: {reason})") from err
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        offending = _offending_type(str(err))
+        if offending is not None:
+            raise UnsafeCheckpointError(
+                f"{path}: refused, loading it would need {offending}, and checkpoints are loaded as data only "
+                f"(tensors, plain containers); if it is a checkpoint of an older ada that you trust, convert it: "
+                f"{_CONVERT_HINT.format(path=path)}") from None
+        raise CheckpointError(_unreadable(path, err)) from err
+    except Exception as err:  # noqa: BLE001 - torch raises RuntimeError, EOFError, ValueError ...
+        raise CheckpointError(_unreadable(path, err)) from err
+
+
+def _offending_type(message: str) -> str | None:
+    """The global a weights-only unpickler refused (named in torch's message), or ``None`` if it was not that."""
+    for pattern in (r"Unsupported global: GLOBAL (\S+)", r"unrecognized function (\S+)", r"Unsupported class (\S+)"):
+        found = re.search(pattern, message)
+        if found:
+            return found.group(1).rstrip(".,")
+    return None
+
+
+def _unreadable(path: Path, err: BaseException) -> str:
+    """One line for a file torch could not read: truncated, corrupt or not a torch file."""
+    text = str(err).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    detail = next((line for line in lines if not line.startswith(("Weights only load failed", "Please file",
+                                                                     "Check the documentation", "WeightsUnpickler"))),
+                  lines[0] if lines else type(err).__name__)
+    reason = detail.split(". ")[0]  # torch appends paragraphs of advice
+    return (f"{path}: not a readable checkpoint, the file is truncated or corrupt ({os.path.getsize(path)} bytes; "
+            f"torch.load: {reason})")
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """The checkpoint dict at ``path``, loaded as data only (:func:`safe_load`); :class:`CheckpointError` naming the
+    file if it is missing, unreadable or not a Lightning checkpoint, :class:`UnsafeCheckpointError` if it needs code."""
+    path = Path(path)
+    state = safe_load(path, map_location)
     if not isinstance(state, dict) or "state_dict" not in state:
         raise CheckpointError(f"{path}: not a Lightning checkpoint (no 'state_dict' in it)")
     return state
@@ -75,7 +127,8 @@ def resume_checkpoint(root: str | os.PathLike, report: Callable[[str], None] | N
 
     ``last.ckpt`` is tried first, then the periodic files from the newest; each unreadable file is
     reported (one line naming it, through ``report``, default stderr) and skipped. Raises
-    :class:`CheckpointError` when checkpoints exist but none is intact.
+    :class:`CheckpointError` when checkpoints exist but none is intact, and :class:`UnsafeCheckpointError` at
+    once for a file that would need code to load (never skipped: the run stops rather than resume around it).
     """
     report = report or (lambda line: print(line, file=sys.stderr))
     candidates = [p for p in [last_checkpoint(root)] if p is not None] + periodic_checkpoints(root)[::-1]
@@ -83,6 +136,8 @@ def resume_checkpoint(root: str | os.PathLike, report: Callable[[str], None] | N
     for path in candidates:
         try:
             state = read_checkpoint(path)
+        except UnsafeCheckpointError:
+            raise
         except CheckpointError as err:
             report(f"warning: {err}; trying the previous checkpoint")
             broken.append(path)
@@ -96,22 +151,107 @@ def resume_checkpoint(root: str | os.PathLike, report: Callable[[str], None] | N
 
 
 def load_module(ckpt: str | os.PathLike):
-    """A ``PPOModule`` with the weights and config of a checkpoint, on the CPU (for evaluation and play)."""
+    """A ``PPOModule`` with the weights and config of a checkpoint or an ``ada export`` ``.safetensors`` file, on the
+    CPU (for evaluation and play); both are read as data only."""
+    path = Path(ckpt)
+    if path.suffix == ".safetensors":
+        return import_agent(path)
+    state = read_checkpoint(path)
+    module = _module_from_hparams(state.get("hyper_parameters"), path)
+    module.load_state_dict(state["state_dict"])
+    return module
+
+
+def _module_from_hparams(hp: Any, path: Path):
+    """A fresh ``PPOModule`` from a checkpoint's ``hyper_parameters`` (plain dicts of its config dataclasses)."""
     from curricula import CurriculumConfig
     from models.actor_critic import PolicyConfig
 
     from .config import EnvConfig, PPOConfig
     from .module import PPOModule
 
-    path = Path(ckpt)
-    state = read_checkpoint(path)
-    hp = state.get("hyper_parameters")
-    if not hp or "env" not in hp:
+    if not isinstance(hp, dict) or "env" not in hp:
         raise CheckpointError(f"{path}: not an ada PPOModule checkpoint (no hyper_parameters.env)")
-    module = PPOModule(env=EnvConfig(**hp["env"]), ppo=PPOConfig(**hp["ppo"]), policy=PolicyConfig(**hp["policy"]),
-                       seed=hp.get("seed", 0), curriculum=CurriculumConfig.from_dict(hp.get("curriculum", {})))
-    module.load_state_dict(state["state_dict"])
+    return PPOModule(env=EnvConfig(**hp["env"]), ppo=PPOConfig(**hp["ppo"]), policy=PolicyConfig(**hp["policy"]),
+                     seed=hp.get("seed", 0), curriculum=CurriculumConfig.from_dict(hp.get("curriculum", {})))
+
+
+def export_agent(ckpt: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write a checkpoint's agent (every parameter and buffer of its ``PPOModule``) and config to a ``.safetensors``
+    file: tensors plus JSON metadata (``format``, ``hyper_parameters``), no pickle. :func:`load_module` reads it."""
+    from safetensors.torch import save
+
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise CheckpointError(f"{out}: an exported agent is a .safetensors file")
+    module = load_module(ckpt)
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+    metadata = {"format": AGENT_FORMAT, "hyper_parameters": json.dumps(dict(module.hparams), sort_keys=True),
+                "source": Path(ckpt).name}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, save(tensors, metadata=metadata))
+    return out
+
+
+def import_agent(path: str | os.PathLike):
+    """A ``PPOModule`` (CPU) from an ``ada export`` ``.safetensors`` file; :class:`CheckpointError` naming the file
+    if it is unreadable, not an exported agent, or its tensors do not fit its config."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such agent file")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own error types for corrupt headers
+        raise CheckpointError(f"{path}: not a readable safetensors file ({' '.join(str(err).split())})") from None
+    if metadata.get("format") != AGENT_FORMAT:
+        raise CheckpointError(f"{path}: not an agent written by ada export (format {metadata.get('format')!r}, "
+                              f"expected {AGENT_FORMAT!r})")
+    try:
+        hp = json.loads(metadata["hyper_parameters"])
+    except (KeyError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: its hyper_parameters metadata is missing or not JSON ({err})") from None
+    module = _module_from_hparams(hp, path)
+    try:
+        module.load_state_dict(tensors)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: its tensors do not fit its config ({str(err).splitlines()[0]})") from None
     return module
+
+
+def convert_checkpoint(src: str | os.PathLike, out: str | os.PathLike, trust: bool = False) -> Path:
+    """Rewrite a checkpoint of an older ada (runtime state as TensorDicts and NumPy arrays) in today's format,
+    which loads as data only. Reading the old file unpickles it, which can run code: only with ``trust=True``."""
+    from .runtime import plain_runtime_state
+
+    src, out = Path(src), Path(out)
+    if not trust:
+        raise CheckpointError(f"{src}: converting unpickles the file, which can run code; pass --trust "
+                              f"(trust=True) only for a checkpoint you or someone you trust wrote")
+    if not src.is_file():
+        raise CheckpointError(f"{src}: no such checkpoint file")
+    try:
+        state = torch.load(src, map_location="cpu", weights_only=False)  # the user vouched for this file
+    except Exception as err:  # noqa: BLE001
+        raise CheckpointError(_unreadable(src, err)) from err
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise CheckpointError(f"{src}: not a Lightning checkpoint (no 'state_dict' in it)")
+    if "ada_runtime" in state:
+        state["ada_runtime"] = [plain_runtime_state(rank) for rank in state["ada_runtime"]]
+    if "hyper_parameters" in state:
+        state["hyper_parameters"] = dict(state["hyper_parameters"])
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    try:  # what we write must load as data only
+        torch.load(io.BytesIO(buffer.getvalue()), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(f"{src}: cannot be converted, it holds {_offending_type(str(err)) or 'other objects'} "
+                              f"that ada does not know how to store as data") from None
+    atomic_write_bytes(out, buffer.getvalue())
+    return out
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -132,7 +272,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         _fsync_dir(Path(path).parent)  # the rename itself survives a power cut
 
     def load_checkpoint(self, path: str | os.PathLike, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
-        """Load a run's own checkpoint (it holds RNG states and env state, so not weights-only)."""
+        """Load a run's checkpoint as data only (:func:`read_checkpoint`), whatever ``weights_only`` Lightning asks."""
         if self._preloaded is not None and Path(path).resolve() == Path(self._preloaded[0]).resolve():
             state, self._preloaded = self._preloaded[1], None
             return state

@@ -1,4 +1,4 @@
-"""The ``ada`` command: ``train``, ``eval``, ``compare``, ``play`` and ``worlds``.
+"""The ``ada`` command: ``train``, ``eval``, ``compare``, ``play``, ``worlds``, ``export`` and ``convert``.
 
 ``ada train --config X.yaml [--field value ...]`` is a LightningCLI over :class:`PPOModule`: every YAML
 value can be overridden on the command line (``--model.ppo.lr 1e-3``, ``--trainer.strategy ddp
@@ -7,6 +7,9 @@ value can be overridden on the command line (``--model.ppo.lr 1e-3``, ``--traine
 
 A user error (an unknown field or world, a bad value, a missing or damaged checkpoint, a bad level file)
 is printed as one line naming the file or field, with exit code 2; ``--debug`` shows the traceback.
+Every checkpoint is loaded as data only (``torch.load(weights_only=True)``): a file that would need code to
+load is refused by name. ``ada export`` writes an agent as safetensors (``ada eval/play --ckpt agent.safetensors``
+read it); ``ada convert --trust`` rewrites a trusted checkpoint of an older ada in the safe format.
 """
 from __future__ import annotations
 
@@ -25,14 +28,14 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from envs_warp.core.levels import LevelFileError
 from envs_warp.core.world import WorldError
 
-from .checkpoint import CheckpointError, load_module
+from .checkpoint import CheckpointError, convert_checkpoint, export_agent, load_module
 from .module import CheckpointMismatchError, NonFiniteError, PPOModule
 from .train_args import RUN_OPTIONS, ConfigError, UsageError, check_train_args, train_help
 from .trainer import fit_run, quiet_lightning
 
 # Errors of the user's making: printed as one line (exit code 2) unless --debug.
 USER_ERRORS = (ConfigError, WorldError, LevelFileError, CheckpointError, CheckpointMismatchError)
-COMMANDS = ("train", "eval", "compare", "play", "worlds")
+COMMANDS = ("train", "eval", "compare", "play", "worlds", "export", "convert")
 
 
 class AdaCLI(LightningCLI):
@@ -105,7 +108,8 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
     from .worlds import build_env, has_pictures, held_out_levels, read_level_file, scripted_policy, with_memory
 
     parser = argparse.ArgumentParser(prog="ada eval", description=evaluate_main.__doc__)
-    parser.add_argument("--ckpt", required=True, help="checkpoint to evaluate (its config defines the world)")
+    parser.add_argument("--ckpt", required=True, help="checkpoint or exported .safetensors agent to evaluate (its "
+                                                      "config defines the world)")
     parser.add_argument("--levels", default="held_out", help="'held_out' or a level file of the world")
     parser.add_argument("--attempts", type=int, default=20)
     parser.add_argument("--policy", default="agent",
@@ -126,7 +130,8 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
         levels, names = held_out_levels(module.env_cfg)
     else:
         levels, names = read_level_file(module.env_cfg, args.levels)
-    out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent / "eval"
+    ckpt = Path(args.ckpt).resolve()
+    out = Path(args.out) if args.out else (ckpt.parent if ckpt.suffix == ".safetensors" else ckpt.parent.parent) / "eval"
     policy = None
     if args.policy != "agent":
         probe = with_memory(build_env(module.env_cfg, args.device, 0, num_envs=levels.batch_size[0] * args.attempts),
@@ -275,7 +280,8 @@ def play_main(argv: list[str] | None = None) -> dict:
     from .playback import play
 
     parser = argparse.ArgumentParser(prog="ada play", description=play_main.__doc__)
-    parser.add_argument("--ckpt", required=True, help="checkpoint (its config defines the world)")
+    parser.add_argument("--ckpt", required=True, help="checkpoint or exported .safetensors agent (its config defines "
+                                                      "the world)")
     parser.add_argument("--level", default=None, help="a level file of the world (default: its random levels)")
     parser.add_argument("--index", type=int, default=0, help="level index within a multi-level file")
     parser.add_argument("--gif", default=None, help="write the frames to this GIF instead of opening a window")
@@ -327,24 +333,50 @@ def worlds_main(argv: list[str] | None = None) -> None:
         print(f"  {f.name:<22} = {value!s:<14} {comments.get(f.name, '')}".rstrip())
 
 
+def export_main(argv: list[str] | None = None) -> Path:
+    """``ada export``: a checkpoint's agent (weights + config as JSON metadata) as a .safetensors file, no pickle."""
+    parser = argparse.ArgumentParser(prog="ada export", description=export_main.__doc__)
+    parser.add_argument("--ckpt", required=True, help="checkpoint to export (loaded as data only)")
+    parser.add_argument("--out", required=True, help="the agent file to write, e.g. agent.safetensors")
+    args = parser.parse_args(argv)
+    out = export_agent(args.ckpt, args.out)
+    print(f"wrote {out} (ada eval --ckpt {out} / ada play --ckpt {out} load it)")
+    return out
+
+
+def convert_main(argv: list[str] | None = None) -> Path:
+    """``ada convert``: rewrite a checkpoint of an older ada, which you trust, so that it loads as data only."""
+    parser = argparse.ArgumentParser(prog="ada convert", description=convert_main.__doc__)
+    parser.add_argument("--ckpt", required=True, help="the old checkpoint (unpickled: it can run code)")
+    parser.add_argument("--out", required=True, help="where to write the converted checkpoint")
+    parser.add_argument("--trust", action="store_true", help="required: you trust the file's author")
+    args = parser.parse_args(argv)
+    out = convert_checkpoint(args.ckpt, args.out, trust=args.trust)
+    print(f"wrote {out}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Dispatch ``ada train`` / ``eval`` / ``compare`` / ``play`` / ``worlds``; user errors as one line, exit code 2."""
+    """Dispatch ``ada train`` / ``eval`` / ``compare`` / ``play`` / ``worlds`` / ``export`` / ``convert``; user errors as one line, exit code 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: ada {train,eval,compare,play,worlds} ... [--debug]   (ada COMMAND --help for its options)\n"
+        print("usage: ada {train,eval,compare,play,worlds,export,convert} ... [--debug]   (ada COMMAND --help for its options)\n"
               "  ada train --config experiments/configs/lidarnav_gru.yaml [--model.ppo.lr 1e-3 ...]\n"
               "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt [--policy random] [--levels FILE]\n"
               "  ada compare --runs runs/<run A> runs/<run B> [--labels A B] [--levels 500] [--attempts 10]\n"
               "  ada play --ckpt runs/<run>/checkpoints/last.ckpt [--level FILE] [--gif OUT.gif]\n"
-              "  ada worlds [NAME]", file=sys.stdout if argv else sys.stderr)
+              "  ada worlds [NAME]\n"
+              "  ada export --ckpt runs/<run>/checkpoints/last.ckpt --out agent.safetensors\n"
+              "  ada convert --trust --ckpt OLD.ckpt --out NEW.ckpt   (a trusted checkpoint of an older ada)",
+              file=sys.stdout if argv else sys.stderr)
         if not argv:
             raise SystemExit(2)
         return
     command, rest = argv[0], argv[1:]
     run = {"train": train_main, "eval": evaluate_main, "compare": compare_main, "play": play_main,
-           "worlds": worlds_main}.get(command)
+           "worlds": worlds_main, "export": export_main, "convert": convert_main}.get(command)
     if run is None:
         print(f"ada: unknown command {command!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
         raise SystemExit(2)

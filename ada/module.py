@@ -7,8 +7,8 @@ The env, collector, memory cache, curriculum and RNGs live outside the module tr
 :class:`~ada.runtime.RunState` (``self.rt``), checkpointed per rank, so a resumed run continues exactly.
 ``ppo.total_env_steps`` sets the number of iterations and the LR schedule; a trainer without its own
 ``max_epochs``/``max_steps`` stops there (``trainer.should_stop``); an explicit ``max_epochs`` wins.
-``trainer.save_checkpoint(path)`` works during and after ``fit``; resume with
-``trainer.fit(module, ckpt_path=path, weights_only=False)`` (the file holds RNG and env state, not only weights).
+``trainer.save_checkpoint(path)`` works during and after ``fit``; resume with ``trainer.fit(module, ckpt_path=path)``:
+the runtime state is stored as tensors and plain containers, so the file loads with ``weights_only=True``.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from .config import EnvConfig, PPOConfig, fingerprint
 from .curriculum import level_stats
 from .losses import LossModule, PolicyOutput, PPOLoss, combine
 from .policy import OBS_KEY
-from .runtime import RunState
+from .runtime import RunState, tensordict_to_plain
 from .worlds import describe, require_for_run
 
 
@@ -46,6 +46,15 @@ class NonFiniteError(FloatingPointError):
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint written by a run with an incompatible configuration."""
+
+
+def _plain(data: Any) -> Any:
+    """TensorDicts (also inside dicts) as ``{key tuple: CPU tensor}``, for a file that loads as data only."""
+    if isinstance(data, TensorDictBase):
+        return tensordict_to_plain(data)
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    return data
 
 
 class _Stopwatch:
@@ -294,7 +303,11 @@ class PPOModule(LightningModule):
     _check_finite = check_finite  # the earlier name
 
     def _abort_nonfinite(self, quantity: str, payload: Any) -> None:
-        """Save the offending data and the parameters under the run's ``debug/`` folder, then stop."""
+        """Save the offending data and the parameters under the run's ``debug/`` folder, then stop.
+
+        The dump holds tensors and plain containers only (TensorDicts as ``{key tuple: tensor}``), so it reads back
+        with ``torch.load(path, weights_only=True)``.
+        """
         iteration = self.current_epoch
         try:
             root = Path(self.trainer.default_root_dir) / "debug"
@@ -303,7 +316,8 @@ class PPOModule(LightningModule):
         root.mkdir(parents=True, exist_ok=True)
         path = root / f"nonfinite_rank{self.global_rank}_iter{iteration}.pt"
         torch.save({"quantity": quantity, "iteration": iteration, "env_steps": int(self.env_steps),
-                    "model": self.model.state_dict(), "data": payload}, path)
+                    "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                    "data": _plain(payload)}, path)
         raise NonFiniteError(f"non-finite {quantity} at iteration {iteration} (env step {int(self.env_steps)}); "
                              f"debug data saved to {path}")
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
 import torch
-from tensordict import TensorDictBase
+from tensordict import TensorDict, TensorDictBase
 from torchrl.collectors import Collector
 
 from curricula import LevelSampler
@@ -33,7 +33,8 @@ class RuntimePart(Protocol):
         """Allocate state for ``rows`` sequences."""
 
     def runtime_state(self) -> dict[str, Any] | None:
-        """The state to checkpoint (CPU tensors)."""
+        """The state to checkpoint: CPU tensors in plain dicts/lists, ints, floats, strings (no TensorDicts, NumPy
+        arrays or other objects: checkpoints load with ``weights_only=True`` and refuse anything else)."""
 
     def load_runtime_state(self, state: dict[str, Any] | None) -> None:
         """Restore ``runtime_state()``."""
@@ -112,13 +113,15 @@ class RunState:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue this rank exactly (CPU tensors)."""
+        """Everything needed to continue this rank exactly: CPU tensors in plain dicts/lists, ints, floats and strings
+        (the collector's TensorDict as ``{key tuple: tensor}``, RNGs as in :func:`rng_state`), so a checkpoint
+        holding it loads with ``torch.load(weights_only=True)``."""
         if self._final is not None:
             return self._final
         cache = self.policy.cache
         return {
             "env": {k: v.detach().cpu().clone() for k, v in self.base_env.runtime_state().items()},
-            "carrier": collector_carrier(self.collector).detach().cpu().clone(),
+            "carrier": tensordict_to_plain(collector_carrier(self.collector)),
             **self.tracker.state_dict(),
             "rng": rng_state(),
             "cache": None if cache is None else cache.detach().cpu().clone(),
@@ -130,7 +133,8 @@ class RunState:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from ``state_dict()`` (before the first ``collect``)."""
         self.base_env.load_runtime_state({k: v.to(self.device) for k, v in state["env"].items()})
-        collector_carrier(self.collector).update_(state["carrier"].to(self.device))
+        carrier = collector_carrier(self.collector)
+        carrier.update_(plain_to_tensordict(state["carrier"], carrier.batch_size, self.device))  # in place
         self.tracker.load_state_dict(state)
         set_rng_state(state["rng"])
         if state.get("cache") is not None:
@@ -201,9 +205,35 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def tensordict_to_plain(td: TensorDictBase) -> dict[tuple[str, ...], torch.Tensor]:
+    """Every leaf of ``td`` as ``{key tuple: CPU tensor}``: a plain container that ``torch.load(weights_only=True)`` reads."""
+    return {key if isinstance(key, tuple) else (key,): value.detach().cpu().clone()
+            for key, value in td.items(include_nested=True, leaves_only=True) if isinstance(value, torch.Tensor)}
+
+
+def plain_to_tensordict(plain: Mapping[tuple[str, ...], torch.Tensor], batch_size: torch.Size,
+                        device: torch.device) -> TensorDict:
+    """The TensorDict of ``tensordict_to_plain`` output, on ``device``."""
+    td = TensorDict({}, batch_size=batch_size, device=device)
+    for key, value in plain.items():
+        td.set(key, value.to(device))
+    return td
+
+
 def rng_state() -> dict[str, Any]:
-    """Every global RNG state (Python, NumPy, torch CPU and CUDA)."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every global RNG state (Python, NumPy, torch CPU and CUDA) as tensors, ints, floats and strings only.
+
+    Python's Mersenne Twister: ``{"version": 3, "state": int64 [625], "gauss_next": float | None}``; NumPy's legacy
+    global RNG: ``{"bit_generator": "MT19937", "key": int64 [624], "pos", "has_gauss": int, "cached_gaussian": float}``;
+    torch: ``uint8`` tensors (CUDA: one per device). Nothing in it needs unpickling code to load.
+    """
+    version, internal, gauss_next = random.getstate()
+    name, key, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": {"version": int(version), "state": torch.tensor(internal, dtype=torch.int64),
+                        "gauss_next": gauss_next},
+             "numpy": {"bit_generator": str(name), "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -211,8 +241,31 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore ``rng_state()``."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    py, npy = state["python"], state["numpy"]
+    random.setstate((py["version"], tuple(int(x) for x in py["state"].tolist()), py["gauss_next"]))
+    np.random.set_state((npy["bit_generator"], npy["key"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def plain_runtime_state(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A rank's runtime state written by an older ada (a TensorDict carrier, NumPy arrays and a tuple for the RNGs)
+    in today's plain format; a state already in it is returned unchanged. Used by ``ada convert``."""
+    if state is None:
+        return None
+    state = dict(state)
+    if isinstance(state.get("carrier"), TensorDictBase):
+        state["carrier"] = tensordict_to_plain(state["carrier"])
+    rng = dict(state["rng"])
+    if isinstance(rng.get("python"), tuple):
+        version, internal, gauss_next = rng["python"]
+        rng["python"] = {"version": int(version), "state": torch.tensor(internal, dtype=torch.int64),
+                         "gauss_next": gauss_next}
+    if isinstance(rng.get("numpy"), tuple):
+        name, key, pos, has_gauss, cached = rng["numpy"]
+        rng["numpy"] = {"bit_generator": str(name), "key": torch.from_numpy(np.asarray(key).astype(np.int64)),
+                        "pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+    state["rng"] = rng
+    return state

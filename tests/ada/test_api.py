@@ -67,4 +67,4 @@ def test_example_script_trains_evaluates_and_plots_at_tiny_scale(tmp_path, capsy
     assert rows[-1]["level"] == "ALL" and len(rows) == 8 + 1 and all(r["attempts"] >= 2 for r in rows)
     assert out["results"]["turn_to_goal"] != out["results"]["random"]
     assert "turn_to_goal: success" in capsys.readouterr().out
-    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 3
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 3

@@ -62,7 +62,7 @@ def test_save_checkpoint_after_fit_works_and_the_file_resumes_exactly(tmp_path):
     stopped.fit(first)
     stopped.save_checkpoint(tmp_path / "after_fit.ckpt")
     resumed = tiny_module()
-    trainer(max_epochs=4).fit(resumed, ckpt_path=str(tmp_path / "after_fit.ckpt"), weights_only=False)
+    trainer(max_epochs=4).fit(resumed, ckpt_path=str(tmp_path / "after_fit.ckpt"), weights_only=True)
     assert int(resumed.env_steps) == int(straight.env_steps) == 1024
     expected = params(straight)
     for key, value in params(resumed).items():
@@ -111,7 +111,7 @@ def test_an_extra_loss_module_changes_training_logs_its_metrics_and_its_state_re
     stopped.fit(tiny_module(extra_losses=[ObservationMemory(0.1)]))
     stopped.save_checkpoint(tmp_path / "half.ckpt")
     resumed = tiny_module(extra_losses=[ObservationMemory(0.1)])
-    trainer(max_epochs=4).fit(resumed, ckpt_path=str(tmp_path / "half.ckpt"), weights_only=False)
+    trainer(max_epochs=4).fit(resumed, ckpt_path=str(tmp_path / "half.ckpt"), weights_only=True)
     assert torch.equal(resumed.losses[1].memory, full.losses[1].memory), "the loss module's state was not restored"
     expected = params(full)
     for key, value in params(resumed).items():

@@ -77,7 +77,7 @@ def test_killed_process_resumes_from_its_last_checkpoint_and_matches(tmp_path):
     assert periodic.exists(), "no periodic checkpoint appeared before the child stopped or the deadline passed"
     assert proc.returncode == -signal.SIGKILL, f"the child was not killed mid-run (exit status {proc.returncode})"
     assert (ckpts / "last.ckpt").is_file()
-    at_kill = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=False)["epoch"]
+    at_kill = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)["epoch"]
     assert at_kill < epochs - 1, f"last.ckpt already held the final iteration ({at_kill}) when the child was killed"
     assert not (ckpts / f"iter{epochs - 1:05d}.ckpt").exists()
     # a resume that restarts from scratch saves iterations up to the resume point again (as iterNNNNN-v1.ckpt)
@@ -96,7 +96,7 @@ def test_last_checkpoint_holds_the_final_iteration_between_periodic_saves(tmp_pa
     module = train(tiny(tmp_path / "run", "--trainer.max_epochs", "5", "--checkpoint_every", "3"))
     saved = load_module(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert not (tmp_path / "run" / "checkpoints" / "iter00001.ckpt").exists()  # saves every 3 iterations only
-    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 4
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 4
     for key, value in params(module).items():
         assert torch.equal(saved.model.state_dict()[key], value), key
 
@@ -144,6 +144,8 @@ def test_ddp_with_two_cpu_processes_keeps_parameters_identical(tmp_path):
     assert set(a) == set(b)
     for key in a:
         assert torch.equal(a[key], b[key]), f"{key} differs between ranks"
+    last = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert len(last["ada_runtime"]) == 2, "a DDP checkpoint holds both ranks' runtime state, as plain data"
     first = load_module(tmp_path / "ddp" / "checkpoints" / "iter00000.ckpt").model.state_dict()
     assert any(not torch.equal(a[k], first[k]) for k in a), "training changed nothing after the first iteration"
 
