@@ -17,10 +17,10 @@ Two TorchRL transforms, added by :func:`ada.worlds.with_memory` when ``EnvConfig
 
 Keys (root, ``[N, 1]``): ``"trial"`` int64 (0-based index of the trial a step belongs to), ``"num_trials"``
 int64 (K of the episode), ``"trial_start"`` bool (first step of a trial), ``"trial_done"`` bool (in
-``"next"``: this step ended a trial, the episode's last one included), ``"episode_count"`` int64 (episodes
-begun in the row; K of an episode is drawn from the row's seed and this count, so runs are reproducible and
-resumes exact: the counters travel in the TensorDict, i.e. in the collector's saved step). Everything is
-masked tensor arithmetic: no host sync.
+``"next"``: this step ended a trial, the episode's last one included). The counters travel in the TensorDict
+(so in the collector's saved step: resumes are exact). K of an episode is drawn at its reset from the row's
+own random stream, the world's ``(rng_seed, rng_counter)``. Everything is masked tensor arithmetic: no
+host sync.
 
 Examples:
     >>> env = with_memory(build_env(EnvConfig(world="lidarnav", num_envs=4, trials=TrialConfig(k_min=3)), "cpu", 0),
@@ -44,7 +44,6 @@ TRIAL = "trial"
 NUM_TRIALS = "num_trials"
 TRIAL_START = "trial_start"
 TRIAL_DONE = "trial_done"
-EPISODE_COUNT = "episode_count"
 OBS_KEY = ("agents", "observation")
 ACTION_KEY = ("agents", "action")
 REWARD_KEY = ("agents", "reward")
@@ -98,12 +97,13 @@ class TrialTransform(Transform):
         if not 1 <= self.k_min <= self.k_max:
             raise ValueError(f"TrialTransform: need 1 <= k_min <= k_max, got {k_min}, {k_max}")
         self._restart_keys: list | None = None
+        self._resets: torch.Tensor | None = None  # [N] resets per row, for worlds without rng_seed/rng_counter
 
     # ------------------------------------------------------------------ specs
     def _counters(self, shape, device) -> dict[str, object]:
         count = lambda: Unbounded(shape=shape, dtype=torch.int64, device=device)
         flag = lambda: Categorical(2, shape=shape, dtype=torch.bool, device=device)
-        return {TRIAL: count(), NUM_TRIALS: count(), EPISODE_COUNT: count(), TRIAL_START: flag(), TRIAL_DONE: flag()}
+        return {TRIAL: count(), NUM_TRIALS: count(), TRIAL_START: flag(), TRIAL_DONE: flag()}
 
     def transform_observation_spec(self, observation_spec: Composite) -> Composite:
         shape = (*observation_spec.shape, 1)
@@ -111,32 +111,26 @@ class TrialTransform(Transform):
             observation_spec[key] = spec
         return observation_spec
 
-    def transform_input_spec(self, input_spec: Composite) -> Composite:
-        # the episode counter is state: TorchRL hands it to _reset (like StepCounter's step_count)
-        if input_spec["full_state_spec"] is None:
-            input_spec["full_state_spec"] = Composite(shape=input_spec.shape, device=input_spec.device)
-        shape = (*input_spec.shape, 1)
-        input_spec["full_state_spec", EPISODE_COUNT] = Unbounded(shape=shape, dtype=torch.int64,
-                                                                 device=input_spec.device)
-        return input_spec
-
     # ------------------------------------------------------------------ reset: a new episode
-    def _row_seed(self, base, n: int, device) -> torch.Tensor:
-        """The rows' own seeds ``[N]`` (the world's ``rng_seed`` when it has one, else the row index)."""
-        seed = getattr(base, "rng_seed", None)
-        if isinstance(seed, torch.Tensor) and seed.shape == (n,):
-            return seed.long()
-        return torch.arange(n, dtype=torch.int64, device=device)
+    def _row_stream(self, base, reset: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(seed, counter) ``[N]`` naming each row's episode: the world's ``rng_seed``/``rng_counter`` (counted
+        past this reset; part of its runtime state, so resumes are exact), else the row index and a count of
+        resets kept here (not checkpointed)."""
+        n = reset.shape[0]
+        seed, counter = getattr(base, "rng_seed", None), getattr(base, "rng_counter", None)
+        if isinstance(seed, torch.Tensor) and isinstance(counter, torch.Tensor) and seed.shape == counter.shape == (n,):
+            return seed.long(), counter.long()
+        if self._resets is None or self._resets.shape[0] != n:
+            self._resets = torch.zeros(n, dtype=torch.int64, device=reset.device)
+        self._resets.add_(reset.long())
+        return torch.arange(n, dtype=torch.int64, device=reset.device), self._resets.clone()
 
     def _reset(self, tensordict: TensorDictBase, tensordict_reset: TensorDictBase) -> TensorDictBase:
         n, device = tensordict_reset.batch_size[0], tensordict_reset.device
         reset = tensordict.get("_reset", None)
-        reset = torch.ones(n, 1, dtype=torch.bool, device=device) if reset is None else reset.reshape(n, -1).any(-1, True)
-        before = tensordict.get(EPISODE_COUNT, None)
-        before = torch.zeros(n, 1, dtype=torch.int64, device=device) if before is None else before
-        count = before + reset.long()  # [N, 1]
-        k = draw_num_trials(self._row_seed(_base_env(self), n, device), count[:, 0], self.k_min, self.k_max)
-        tensordict_reset.set(EPISODE_COUNT, count)
+        reset = torch.ones(n, dtype=torch.bool, device=device) if reset is None else reset.reshape(n, -1).any(-1)
+        seed, counter = self._row_stream(_base_env(self), reset)
+        k = draw_num_trials(seed, counter, self.k_min, self.k_max)  # [N]; only the reset rows' values are kept
         tensordict_reset.set(NUM_TRIALS, k.unsqueeze(-1))
         tensordict_reset.set(TRIAL, torch.zeros(n, 1, dtype=torch.int64, device=device))
         tensordict_reset.set(TRIAL_START, torch.ones(n, 1, dtype=torch.bool, device=device))
@@ -153,7 +147,6 @@ class TrialTransform(Transform):
             next_tensordict.set(key, value & ~restart.view(-1, *([1] * (value.dim() - 1))))
         next_tensordict.set(TRIAL, trial + restart.long())
         next_tensordict.set(NUM_TRIALS, k.clone())
-        next_tensordict.set(EPISODE_COUNT, tensordict.get(EPISODE_COUNT).clone())
         next_tensordict.set(TRIAL_START, restart)
         next_tensordict.set(TRIAL_DONE, ended)
         fresh = self._restart(restart[:, 0])
