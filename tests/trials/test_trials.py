@@ -197,3 +197,9 @@ def test_k_equal_1_is_the_env_without_trials(name):
     for key in a.keys(True, True):
         assert torch.equal(a[key], b[key]), f"K = 1 changed {key}"
     assert torch.equal(b["next", TRIAL_DONE], b["next", "done"]) and not b[TRIAL].any()
+
+
+def test_worlds_with_levels_declare_the_restart_capability():
+    assert "restart" in get_world("lidarnav").capabilities()
+    assert "restart" in get_world("pointmass_world:WORLD").capabilities()
+    assert "restart" not in get_world("memory_cue").capabilities()  # its trials restart by an ordinary reset
