@@ -15,6 +15,11 @@ Two TorchRL transforms, added by :func:`ada.worlds.with_memory` when ``EnvConfig
 - :class:`TrialInputs`: appends the RL²/AdA policy inputs to ``("agents", "observation")``: previous
   action, previous reward, trial index (or fraction) and a trial-start flag.
 
+Memory: a GRU carries its state across trials; Transformer-XL attends across trial boundaries (only
+``is_init`` empties its cache) but only ``policy.memory_len`` steps back, so to recall trial 1 while in
+trial K it must span the steps in between: ``memory_len >= (K - 1) × steps per trial`` (the world's
+``max_steps`` at most). ``ada.worlds.episode_limit`` is the world's limit times the largest K.
+
 Keys (root, ``[N, 1]``): ``"trial"`` int64 (0-based index of the trial a step belongs to), ``"num_trials"``
 int64 (K of the episode), ``"trial_start"`` bool (first step of a trial), ``"trial_done"`` bool (in
 ``"next"``: this step ended a trial, the episode's last one included). The counters travel in the TensorDict
