@@ -154,6 +154,8 @@ class TrialTransform(Transform):
         next_tensordict.set(NUM_TRIALS, k.clone())
         next_tensordict.set(TRIAL_START, restart)
         next_tensordict.set(TRIAL_DONE, ended)
+        if restart.device.type == "cpu" and not restart.any():  # nothing to restart (a free check on the CPU;
+            return next_tensordict  # on an accelerator the masked restart always runs: no host sync)
         fresh = self._restart(restart[:, 0])
         for key in self.restart_keys():
             value = next_tensordict.get(key)
