@@ -205,3 +205,24 @@ def test_worlds_with_levels_declare_the_restart_capability():
     assert "restart" in get_world("lidarnav").capabilities()
     assert "restart" in get_world("pointmass_world:WORLD").capabilities()
     assert "restart" not in get_world("memory_cue").capabilities()  # its trials restart by an ordinary reset
+
+
+@pytest.mark.parametrize("name", ["pointmass", "memory_cue"])
+def test_the_policy_sees_previous_action_and_reward_trial_index_and_trial_start(name):
+    cfg = env_cfg(name, TrialConfig(k_min=3), num_envs=3, max_steps=3)
+    _, td = rollout(cfg, 20, seed=1)
+    obs, action = td["agents", "observation"], td["agents", "action"]  # [N, T, A, D]
+    reward, is_init = td["next", "agents", "reward"], td["is_init"][..., 0]
+    width = 2  # pointmass: the continuous 2-d action; memory_cue: one-hot of its 2 cues
+    d = obs.shape[-1] - (width + 3)
+    prev_action, prev_reward = obs[..., d:d + width], obs[..., d + width:d + width + 1]
+    index, start = obs[..., -2], obs[..., -1]  # [N, T, A]
+    encoded = action.float() if name == "pointmass" else torch.nn.functional.one_hot(action, 2).float()
+    later = ~is_init[:, 1:]  # steps that follow a step of the same episode
+    assert torch.equal(prev_action[:, 1:][later], encoded[:, :-1][later])
+    assert torch.equal(prev_reward[:, 1:][later], reward[:, :-1][later])
+    assert (prev_action[is_init] == 0).all() and (prev_reward[is_init] == 0).all()
+    assert torch.equal(index, td[TRIAL].float().expand_as(index))
+    assert torch.equal(start.bool(), td[TRIAL_START].expand_as(start))
+    boundary = td[TRIAL_START][..., 0] & ~is_init
+    assert boundary.any() and (prev_reward[:, 1:][boundary[:, 1:]] == reward[:, :-1][boundary[:, 1:]]).all()
