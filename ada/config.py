@@ -6,12 +6,57 @@ from typing import Any
 
 
 @dataclass
+class TrialConfig:
+    """Meta-RL trials: an episode is K trials of one level, memory kept across them (``ada.trials``).
+
+    K is ``k_min`` (fixed), or drawn per episode uniformly from ``[k_min, k_max]`` by each env row's
+    own random stream. ``k_min = 1`` with no ``k_max`` (the default) is ordinary RL, bit-identical to a
+    run without trials. The policy inputs (RL²/AdA: previous action and reward, trial index, trial-start
+    flag) are appended to ``("agents", "observation")``; ``inputs=None`` turns them on iff K can exceed 1.
+    """
+
+    k_min: int = 1  # trials per episode (the lower end of the range when k_max is set)
+    k_max: int | None = None  # None: K = k_min in every episode
+    inputs: bool | None = None  # append the trial inputs to the observation (None: iff K can exceed 1)
+    prev_action: bool = True  # previous action (one-hot per discrete channel; raw if continuous), 0 after a reset
+    prev_reward: bool = True  # the robot's previous reward, 0 after a reset
+    trial_index: str = "index"  # "index" (0, 1, 2, ...) | "fraction" (trial / K) | "none"
+    trial_start: bool = True  # 1 at the first step of every trial
+
+    def __post_init__(self) -> None:
+        if self.k_min < 1 or (self.k_max is not None and self.k_max < self.k_min):
+            raise ValueError(f"TrialConfig: need 1 <= k_min <= k_max, got k_min={self.k_min}, k_max={self.k_max}")
+        if self.trial_index not in ("index", "fraction", "none"):
+            raise ValueError(f"TrialConfig.trial_index must be index, fraction or none, got {self.trial_index!r}")
+
+    @property
+    def max_trials(self) -> int:
+        """The largest K an episode can have."""
+        return self.k_max if self.k_max is not None else self.k_min
+
+    @property
+    def with_inputs(self) -> bool:
+        """Whether the policy sees the trial inputs."""
+        return self.max_trials > 1 if self.inputs is None else self.inputs
+
+    @property
+    def active(self) -> bool:
+        """Whether envs need the trial transforms at all (off: exactly the env without trials)."""
+        return self.max_trials > 1 or self.with_inputs
+
+
+@dataclass
 class EnvConfig:
     """Which world to train in and how many envs each rank runs."""
 
     world: str = ""  # a registered world (`ada worlds`) or "some.module:WORLD"; required
     num_envs: int = 256
     overrides: dict[str, Any] = field(default_factory=dict)  # fields of the world's config dataclass
+    trials: TrialConfig = field(default_factory=TrialConfig)  # meta-RL trials per episode (off by default)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.trials, dict):  # from saved hyper-parameters (asdict)
+            self.trials = TrialConfig(**self.trials)
 
 
 @dataclass

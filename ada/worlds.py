@@ -16,12 +16,13 @@ from torchrl.envs import Compose, EnvBase, InitTracker, TensorDictPrimer, Transf
 from envs_warp.core.world import World, WorldError, get_world
 from models.actor_critic import ActionSpace
 
-from .config import EnvConfig
+from .config import EnvConfig, TrialConfig
+from .trials import TrialInputs, TrialTransform, trial_input_size
 
 MEMORY_KEY = ("agents", "memory")
 
 __all__ = ["MEMORY_KEY", "World", "WorldError", "get_world", "world_of", "world_config", "build_env", "with_memory",
-           "agents_of", "describe", "episode_limit", "held_out_levels", "read_level_file", "has_pictures",
+           "agents_of", "action_space_of", "describe", "episode_limit", "held_out_levels", "read_level_file", "has_pictures",
            "draw_row_fn", "agent_positions", "scripted_policy", "random_levels", "solvable_mask", "mutate_levels",
            "noop_solved"]
 
@@ -43,17 +44,31 @@ def build_env(cfg: EnvConfig, device: torch.device | str, seed: int, num_envs: i
               random_levels: bool = True) -> EnvBase:
     """The world's batched env (no transforms)."""
     world = world_of(cfg)
-    return world.build(world.make_config(cfg.overrides), num_envs or cfg.num_envs, device, seed, random_levels)
+    env = world.build(world.make_config(cfg.overrides), num_envs or cfg.num_envs, device, seed, random_levels)
+    if cfg.trials.active:
+        env.trial_config = cfg.trials  # with_memory adds the trial transforms of this config
+    return env
 
 
-def with_memory(env: EnvBase, memory_shape: tuple[int, ...]) -> TransformedEnv:
-    """Add ``is_init`` and a per-robot memory entry ``("agents", "memory")`` zeroed at every reset."""
+def with_memory(env: EnvBase, memory_shape: tuple[int, ...], trials: TrialConfig | None = None) -> TransformedEnv:
+    """Add ``is_init`` and a per-robot memory entry ``("agents", "memory")`` zeroed at every reset (episode).
+
+    With active ``trials`` (default: the ``EnvConfig.trials`` that ``build_env`` recorded on the env) the
+    trial transforms of :mod:`ada.trials` come first: K trials per episode, memory kept across them, and
+    the policy inputs appended to the observation. Inactive trials leave the env exactly as without them.
+    """
+    trials = trials if trials is not None else getattr(env, "trial_config", None)
     n, a = env.batch_size[0], agents_of(env)
     primer = Composite(
         {"agents": Composite(memory=Unbounded(shape=(n, a, *memory_shape), device=env.device), shape=(n, a))},
         shape=(n,),
     )
-    return TransformedEnv(env, Compose(InitTracker(), TensorDictPrimer(primer, expand_specs=False)))
+    parts = []
+    if trials is not None and trials.active:
+        parts.append(TrialTransform(trials.k_min, trials.max_trials))
+        if trials.with_inputs:
+            parts.append(TrialInputs(trials, action_space_of(env.full_action_spec["agents", "action"])))
+    return TransformedEnv(env, Compose(*parts, InitTracker(), TensorDictPrimer(primer, expand_specs=False)))
 
 
 def agents_of(env: EnvBase) -> int:
@@ -66,20 +81,23 @@ def describe(cfg: EnvConfig) -> tuple[int, ActionSpace, int]:
     world = world_of(cfg)
     specs = world.specs(world.make_config(cfg.overrides), 1, "cpu")
     obs = specs["observation"]["agents", "observation"]
-    spec = specs["action"]["agents", "action"]
+    action = action_space_of(specs["action"]["agents", "action"])
+    return obs.shape[-1] + trial_input_size(cfg.trials, action), action, specs["action"]["agents"].shape[1]
+
+
+def action_space_of(spec) -> ActionSpace:
+    """The ``ActionSpace`` of an ``("agents", "action")`` spec ``[N, A, ...]``."""
     if spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "nvec"):
-        action = ActionSpace(kind="multi_discrete", nvec=[int(k) for k in spec.nvec.reshape(-1, spec.nvec.shape[-1])[0]])
-    elif spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "n"):
-        action = ActionSpace(kind="discrete", n=int(spec.n))
-    else:
-        action = ActionSpace(kind="continuous", low=spec.space.low[0, 0].tolist(), high=spec.space.high[0, 0].tolist())
-    return obs.shape[-1], action, specs["action"]["agents"].shape[1]
+        return ActionSpace(kind="multi_discrete", nvec=[int(k) for k in spec.nvec.reshape(-1, spec.nvec.shape[-1])[0]])
+    if spec.dtype in (torch.int64, torch.int32) and hasattr(spec, "n"):
+        return ActionSpace(kind="discrete", n=int(spec.n))
+    return ActionSpace(kind="continuous", low=spec.space.low[0, 0].tolist(), high=spec.space.high[0, 0].tolist())
 
 
 def episode_limit(cfg: EnvConfig) -> int:
-    """Steps after which the world truncates an episode."""
+    """Steps after which an episode surely ended: the world's limit per trial times the most trials."""
     world = world_of(cfg)
-    return world.episode_limit(world.make_config(cfg.overrides))
+    return world.episode_limit(world.make_config(cfg.overrides)) * cfg.trials.max_trials
 
 
 def success_key(cfg: EnvConfig) -> tuple[str, ...]:

@@ -15,6 +15,12 @@ tag (a curriculum's id, >= 0); a world's own random level gets a negative tag th
 (seed, reset counter) it was drawn from, so :meth:`random_levels_from_tags` can rebuild it exactly.
 A curriculum plugs in as ``env.level_source``: called with the reset mask before every reset, it
 may assign levels to any of those rows (no host sync needed).
+
+Trials (meta-RL): :meth:`restart` starts the rows in a mask again on the level they are running (a trial
+boundary): the curriculum is not asked, no random level is drawn, the level tag stays, and the RNG
+counter advances so whatever the world draws at a reset from ``(seed, counter)`` outside the level (a
+start pose, say) is drawn afresh. A world says what else a restart re-draws by overriding
+:meth:`_restart_rows`; ``ada.trials.TrialTransform`` calls :meth:`restart` at every trial end.
 """
 from __future__ import annotations
 
@@ -170,6 +176,33 @@ class WarpEnv(EnvBase):
         self.rng_counter.add_(mask.int())
         self.level_pending.logical_and_(~mask)
         return self._with_level_id(self._observe(reset=True))
+
+    def restart(self, mask: torch.Tensor) -> TensorDictBase:
+        """Restart the rows set in ``mask`` ``[N]`` on their current level (a trial boundary); fresh observations.
+
+        Masked, no host sync: the level source is not called, ``level_id`` is kept and ``rng_counter``
+        advances for the restarted rows. Returns ``_observe(reset=True)`` of every row (with ``level_id``);
+        only the masked rows' entries are a restart.
+        """
+        self._restart_rows(mask)
+        self.rng_counter.add_(mask.int())
+        return self._with_level_id(self._observe(reset=True))
+
+    def _restart_rows(self, mask: torch.Tensor) -> None:
+        """Put the masked rows back at the start of the level they run (default: the reset with the level kept).
+
+        The row's level is written into its level record (from :meth:`current_levels`, for worlds that keep
+        levels elsewhere) and marked pending, so ``_reset_rows`` loads it instead of drawing a new one.
+        (``set_levels`` writes the record at once, so a level assigned mid-episode starts at the next restart.)
+        """
+        if type(self).current_levels is not WarpEnv.current_levels:  # the running level lives elsewhere
+            running = self.current_levels()
+            for key, target in self.levels.items():
+                target.copy_(torch.where(mask.view(-1, *([1] * (target.dim() - 1))), running.get(key), target))
+        pending = self.level_pending.clone()
+        self.level_pending.logical_or_(mask)
+        self._reset_rows(mask)
+        self.level_pending.copy_(pending & ~mask)
 
     def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
         self._advance(tensordict)

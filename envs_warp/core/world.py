@@ -52,6 +52,8 @@ CAPABILITIES: dict[str, str] = {
     "renderer": "pictures of a row (draw_row(env, row, trails=...) -> [H, W, 3] uint8)",
     "read_levels": "reading level files of other formats (read_levels(cfg, path) -> (levels, names))",
     "noop": "a no-op action (env.noop_action()) or a no-op solve check (noop_solved(cfg, levels))",
+    "restart": "restarting rows on their own level at a trial boundary (env.restart(mask)); without it a "
+               "trial restart is the world's ordinary masked reset",
 }
 
 
@@ -101,6 +103,7 @@ class World:
             "renderer": self.draw_row is not None,
             "read_levels": self.read_levels is not None,
             "noop": self.noop_solved is not None or hasattr(self.env, "noop_action"),
+            "restart": callable(getattr(self.env, "restart", None)),
         }
         return [name for name, ok in have.items() if ok]
 
