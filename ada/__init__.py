@@ -22,6 +22,7 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     # configuration
     "EnvConfig": "ada.config",
+    "TrialConfig": "ada.config",
     "PPOConfig": "ada.config",
     "PolicyConfig": "models.actor_critic",
     "CurriculumConfig": "curricula",

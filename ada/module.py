@@ -32,7 +32,7 @@ from envs_warp.core.env_base import LEVEL_ID
 from models.actor_critic import ActorCritic, PolicyConfig
 
 from .advantages import rollout_sequences
-from .config import EnvConfig, PPOConfig, fingerprint
+from .config import EnvConfig, PPOConfig, TrialConfig, fingerprint
 from .curriculum import level_stats
 from .losses import LossModule, PolicyOutput, PPOLoss, combine
 from .policy import OBS_KEY
@@ -81,7 +81,7 @@ class _OneItem(Dataset):
 
 
 # Config fields that change shapes or semantics of saved state; others (lr, steps, ...) may change on resume.
-STRUCTURAL = ("env.world", "env.num_envs", "env.overrides", "policy.", "ppo.rollout_len", "curriculum.")
+STRUCTURAL = ("env.world", "env.num_envs", "env.overrides", "env.trials", "policy.", "ppo.rollout_len", "curriculum.")
 # What Lightning reports for a trainer given neither max_epochs nor max_steps (or max_epochs=-1).
 _UNSET_EPOCHS = (None, -1, 1000)
 
@@ -340,6 +340,8 @@ class PPOModule(LightningModule):
         ours = self.config_fingerprint()
         if not any(k.startswith("curriculum.") for k in saved):  # written before curricula existed: uniform
             saved = {**saved, **{k: v for k, v in fingerprint(curriculum=CurriculumConfig()).items()}}
+        if "env.trials" not in saved:  # written before trials existed: one trial per episode
+            saved = {**saved, "env.trials": asdict(TrialConfig())}
         diffs = [f"{k}: checkpoint {saved.get(k)!r} vs config {ours.get(k)!r}"
                  for k in sorted(set(saved) | set(ours)) if saved.get(k) != ours.get(k)]
         if diffs:
