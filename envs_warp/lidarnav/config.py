@@ -1,4 +1,11 @@
-"""Configuration of the lidar navigation world; the defaults are JaxNav's (``jaxmarl`` 0.2, ``Grid-Rand-Poly``)."""
+"""Configuration of the lidar navigation world; the defaults are JaxNav's (``jaxmarl`` 0.2, ``Grid-Rand-Poly``).
+
+Two presets: :meth:`LidarNavConfig.jaxnav` is the ``jaxmarl`` 0.2 package defaults (the dataclass
+defaults); :meth:`LidarNavConfig.jaxnav_paper` is the environment of the SFL paper's experiments
+(Rutherford et al. 2024, "No Regrets"; ``sfl/train/config/env/jaxnav.yaml`` of
+``amacrutherford/sampling-for-learnability``): denser clutter, a smaller goal circle and starts/goals
+on cell centres.
+"""
 from __future__ import annotations
 
 import math
@@ -10,6 +17,11 @@ import warp as wp
 DISCRETE_ACTIONS: tuple[tuple[float, float], ...] = tuple(
     (v, w) for v in (0.0, 0.5, 1.0) for w in (0.5, 0.25, 0.0, -0.25, -0.5)
 )
+
+# The fields where the SFL paper's JaxNav environment differs from the jaxmarl 0.2 package defaults
+# (sfl/train/config/env/jaxnav.yaml: map_params.fill 0.6, goal_radius 0.3, sample_test_case_type "grid";
+# every other value there equals the package default, valid_path_check False included).
+PAPER_FIELDS: dict[str, object] = {"fill": 0.6, "goal_radius": 0.3, "sample_test_case_type": "grid"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class LidarNavConfig:
     lim_w: float = 0.7  # [rad/s]
     weight_w: float = 0.0
     fill: float = 0.3  # interior clutter: uniform count in [0, floor(fill·interior))
+    sample_test_case_type: str = "random"  # "random": JaxNav's continuous sampler; "grid": cell centres
     start_pad: float = 1.5
     goal_clearance: float = 0.3  # [m]
     min_goal_dist: float | None = None  # [m]; None: 1 + rad
@@ -76,6 +89,13 @@ class LidarNavConfig:
             problems.append("discrete actions need min_v == 0")
         if self.lidar_num_beams < 1 or self.lidar_max_range <= 0 or self.lidar_range_resolution <= 0:
             problems.append("lidar needs >= 1 beam, a positive range and a positive resolution")
+        if self.sample_test_case_type not in ("random", "grid"):
+            problems.append(f"sample_test_case_type must be 'random' or 'grid', got {self.sample_test_case_type!r}")
+        inner = (self.map_width - 2) * (self.map_height - 2)
+        fewest_free = inner - max(0, math.floor(inner * self.fill) - 1)
+        if self.sample_test_case_type == "grid" and fewest_free < self.num_agents + 1:
+            problems.append(f"the grid start/goal sampler needs num_agents + 1 free cells; a {self.fill} fill "
+                            f"can leave only {fewest_free}")
         if not 0.0 <= self.fill < 1.0:
             problems.append(f"fill must be in [0, 1), got {self.fill}")
         if not 0.0 <= self.rew_lambda <= 1.0:
@@ -89,6 +109,21 @@ class LidarNavConfig:
     def jaxnav(cls, num_agents: int = 1, **overrides) -> "LidarNavConfig":
         """JaxNav's defaults (square 0.5 m robots, 11x11 maps, 200 beams, 500 steps) for ``num_agents`` robots."""
         return replace(cls(), num_agents=num_agents, **overrides)
+
+    @classmethod
+    def jaxnav_paper(cls, num_agents: int = 1, **overrides) -> "LidarNavConfig":
+        """The SFL paper's JaxNav environment: the package defaults with ``PAPER_FIELDS`` (fill 0.6, goal radius 0.3, grid sampler)."""
+        return replace(cls(), num_agents=num_agents, **{**PAPER_FIELDS, **overrides})
+
+    @property
+    def preset(self) -> str:
+        """Which preset this config is apart from ``num_agents`` and ``action_type``: "jaxnav", "jaxnav_paper" or "custom"."""
+        mine = replace(self, num_agents=1, action_type="continuous")
+        if mine == LidarNavConfig.jaxnav():
+            return "jaxnav"
+        if mine == LidarNavConfig.jaxnav_paper():
+            return "jaxnav_paper"
+        return "custom"
 
     @property
     def goal_dist_range(self) -> tuple[float, float]:
@@ -130,6 +165,7 @@ class LidarNavConfig:
         p.lim_w, p.weight_w = self.lim_w, self.weight_w
         p.normalise = int(self.normalise_obs)
         p.fill, p.start_pad, p.goal_clear = self.fill, self.start_pad, self.goal_clearance
+        p.grid_sample = int(self.sample_test_case_type == "grid")
         p.min_goal_dist, p.max_goal_dist = self.goal_dist_range
         p.solvable_only = int(self.solvable_only)
         return p

@@ -28,7 +28,9 @@ class LidarNavEnv(WarpEnv):
     Keys (batch ``[N]``; per robot ``[N, A]`` under ``"agents"``):
     ``("agents", "observation")`` ``[N, A, beams + 5]``; ``("agents", "action")`` ``[N, A, 2]``
     (v [m/s], w [rad/s]) or ``[N, A]`` indices; ``("agents", "reward")`` ``[N, A, 1]``;
-    ``("agents", "reached_goal")`` / ``("agents", "crashed")`` ``[N, A, 1]``; root
+    ``("agents", "reached_goal")`` / ``("agents", "crashed")`` ``[N, A, 1]`` bool;
+    ``("agents", "outcome")`` ``[N, A, 1]`` int8, the robot's first terminal event (0 running, 1 goal,
+    2 map collision, 3 robot collision, 4 timeout; ``task.OUTCOME_*``, names in ``task.OUTCOME_NAMES``); root
     ``done``/``terminated``/``truncated`` ``[N, 1]``.
 
     Levels: with ``random_levels`` every reset row draws a fresh random level on the device unless a
@@ -68,6 +70,7 @@ class LidarNavEnv(WarpEnv):
         self.goal = torch.zeros(n, a, 2, **f32)  # [N, A, 2] [m]
         self.reached = torch.zeros(n, a, **i32)  # [N, A]
         self.crashed = torch.zeros(n, a, **i32)  # [N, A]
+        self.outcome = torch.zeros(n, a, **i32)  # [N, A] task.OUTCOME_* codes
         self.map_hit = torch.zeros(n, a, **i32)  # [N, A] this step
         self.robot_hit = torch.zeros(n, a, **i32)  # [N, A] this step
         self.at_goal = torch.zeros(n, a, **i32)  # [N, A] this step
@@ -89,7 +92,7 @@ class LidarNavEnv(WarpEnv):
         self._wp = dict(
             walls=r(self.walls), pos=r(self.pos, wp.vec2), old_pos=r(self.old_pos, wp.vec2), theta=r(self.theta),
             heading=r(self.heading, wp.vec2), vel=r(self.vel, wp.vec2), goal=r(self.goal, wp.vec2),
-            reached=r(self.reached), crashed=r(self.crashed), map_hit=r(self.map_hit), robot_hit=r(self.robot_hit),
+            reached=r(self.reached), crashed=r(self.crashed), outcome=r(self.outcome), map_hit=r(self.map_hit), robot_hit=r(self.robot_hit),
             at_goal=r(self.at_goal), step_count=r(self.step_count), ep_done=r(self.ep_done),
             targets=r(self.targets, wp.vec2), ranges=r(self.ranges), individual=r(self.individual),
             reward=r(self.reward), obs=r(self.obs), terminated=r(self.terminated, wp.bool),
@@ -128,6 +131,7 @@ class LidarNavEnv(WarpEnv):
                 observation=Unbounded(shape=(n, a, cfg.obs_dim), dtype=torch.float32, device=dev),
                 reached_goal=flag(),
                 crashed=flag(),
+                outcome=Categorical(len(task.OUTCOME_NAMES), shape=(n, a, 1), dtype=torch.int8, device=dev),
                 shape=(n, a), device=dev,
             )},
             shape=(n,), device=dev,
@@ -163,7 +167,7 @@ class LidarNavEnv(WarpEnv):
         launch(reset.reset_rows, (),
                inputs=[self.params, s["rows"], s["level_walls"], s["level_start"], s["level_goal"]],
                outputs=[s["walls"], s["pos"], s["theta"], s["heading"], s["vel"], s["goal"], s["reached"],
-                        s["crashed"], s["step_count"], s["ep_done"]])
+                        s["crashed"], s["outcome"], s["step_count"], s["ep_done"]])
         self.terminated.logical_and_(~mask)
         self.truncated.logical_and_(~mask)
         self._sense(s["rows"], with_reward=False)
@@ -193,9 +197,9 @@ class LidarNavEnv(WarpEnv):
         launch(task.agent_outputs, a,
                inputs=[self.params, rows, s["targets"], s["pos"], s["old_pos"], s["theta"], s["vel"], s["goal"],
                        s["ranges"], s["map_hit"], s["robot_hit"], s["at_goal"], s["ep_done"], int(with_reward)],
-               outputs=[s["reached"], s["crashed"], s["individual"], s["obs"]])
+               outputs=[s["reached"], s["crashed"], s["outcome"], s["individual"], s["obs"]])
         if with_reward:
-            launch(task.env_outputs, (), inputs=[self.params, s["reached"], s["crashed"], s["individual"]],
+            launch(task.env_outputs, (), inputs=[self.params, s["reached"], s["crashed"], s["individual"], s["outcome"]],
                    outputs=[s["step_count"], s["ep_done"], s["reward"], s["terminated"], s["truncated"]])
 
     def _observe(self, reset: bool) -> TensorDictBase:
@@ -204,6 +208,7 @@ class LidarNavEnv(WarpEnv):
             "observation": self.obs.clone(),
             "reached_goal": self.reached.bool().unsqueeze(-1),
             "crashed": self.crashed.bool().unsqueeze(-1),
+            "outcome": self.outcome.to(torch.int8).unsqueeze(-1),
         }
         if not reset:
             agents["reward"] = self.reward.unsqueeze(-1).clone()

@@ -39,6 +39,37 @@ def sample_pair_ok(
 
 
 @wp.func
+def grid_cell_open(
+    walls: wp.array3d(dtype=wp.uint8),
+    starts: wp.array2d(dtype=wp.vec3),
+    goals: wp.array2d(dtype=wp.vec2),
+    env: int,
+    i: int,
+    x: int,
+    y: int,
+    sx: int,
+    sy: int,
+    for_goal: bool,
+    p: NavParams,
+) -> bool:
+    """JaxNav's grid sampler masks: cell (x, y) is free and, for a start, no earlier robot starts there;
+    for a goal, no earlier robot's goal is there and it is not this robot's start cell (sx, sy)."""
+    if walls[env, y, x] != wp.uint8(0):
+        return False
+    if for_goal and x == sx and y == sy:
+        return False
+    for j in range(i):
+        q = wp.vec2(0.0, 0.0)
+        if for_goal:
+            q = goals[env, j]
+        else:
+            q = wp.vec2(starts[env, j][0], starts[env, j][1])
+        if int(wp.floor(q[0] / p.cell)) == x and int(wp.floor(q[1] / p.cell)) == y:
+            return False
+    return True
+
+
+@wp.func
 def grid_path_exists(
     walls: wp.array3d(dtype=wp.uint8),
     queue: wp.array2d(dtype=wp.int32),
@@ -126,7 +157,11 @@ def generate_levels(
     goals_out: wp.array2d(dtype=wp.vec2),  # [B, A]
     solvable_out: wp.array(dtype=wp.int32),  # [B]
 ):
-    """Random bordered map with JaxNav's clutter distribution plus start/goal poses, per masked row."""
+    """Random bordered map with JaxNav's clutter distribution plus start/goal poses, per masked row.
+
+    Starts/goals come from JaxNav's continuous rejection sampler, or with ``p.grid_sample`` from its
+    grid sampler (cell centres). Deterministic from (seed, counter).
+    """
     env = wp.tid()
     if not mask[env]:
         return
@@ -157,12 +192,44 @@ def generate_levels(
                 cells[env, j] = tmp
                 c = cells[env, k]
                 walls_out[env, c / iw + 1, c % iw + 1] = wp.uint8(1)
-            # 2) starts and goals: rejection sampling as in JaxNav's Map.sample_test_case
+            # 2) starts and goals
             lo = 1.0 + p.rad
             hi_x = float(p.width) * p.cell - 1.0 - p.rad
             hi_y = float(p.height) * p.cell - 1.0 - p.rad
             placed = bool(True)
             for i in range(p.num_agents):
+                if p.grid_sample == 1:
+                    # JaxNav's grid_sample_test_case: a uniform free interior cell centre for the start
+                    # (not an earlier start's cell), then for the goal (not an earlier goal's cell, not
+                    # the own start); no distance or clearance test. Config checks keep both non-empty.
+                    sx = int(-1)
+                    sy = int(-1)
+                    for want_goal in range(2):
+                        n_open = int(0)
+                        for c in range(n_inner):
+                            if grid_cell_open(walls_out, starts_out, goals_out, env, i, c % iw + 1, c / iw + 1,
+                                              sx, sy, want_goal == 1, p):
+                                n_open += 1
+                        if n_open == 0:
+                            placed = False
+                        else:
+                            k = int(wp.randi(rng, 0, n_open))
+                            for c in range(n_inner):
+                                x = c % iw + 1
+                                y = c / iw + 1
+                                if grid_cell_open(walls_out, starts_out, goals_out, env, i, x, y, sx, sy,
+                                                  want_goal == 1, p):
+                                    if k == 0:
+                                        centre = wp.vec2((float(x) + 0.5) * p.cell, (float(y) + 0.5) * p.cell)
+                                        if want_goal == 0:
+                                            sx = x
+                                            sy = y
+                                            starts_out[env, i] = wp.vec3(centre[0], centre[1], wp.randf(rng, -wp.pi, wp.pi))
+                                        else:
+                                            goals_out[env, i] = centre
+                                    k -= 1
+                    continue
+                # rejection sampling as in JaxNav's Map.sample_test_case
                 ok = bool(False)
                 for _s in range(MAX_AGENT_SAMPLING_TRIES):
                     if not ok:

@@ -54,4 +54,5 @@ class NavParams:
     goal_clear: float  # [m] goal clearance from walls
     min_goal_dist: float  # [m]
     max_goal_dist: float  # [m]
+    grid_sample: int  # 1: starts and goals on free cell centres (JaxNav's "grid" sampler)
     solvable_only: int  # 1: regenerate maps until every robot has a grid path to its goal

@@ -23,6 +23,7 @@ def reset_rows(
     goal: wp.array2d(dtype=wp.vec2),  # [N, A]
     reached: wp.array2d(dtype=wp.int32),  # [N, A]
     crashed: wp.array2d(dtype=wp.int32),  # [N, A]
+    outcome: wp.array2d(dtype=wp.int32),  # [N, A]
     step_count: wp.array(dtype=wp.int32),  # [N]
     ep_done: wp.array(dtype=wp.int32),  # [N]
 ):
@@ -42,5 +43,6 @@ def reset_rows(
         goal[env, i] = level_goals[env, i]
         reached[env, i] = 0
         crashed[env, i] = 0
+        outcome[env, i] = 0
     step_count[env] = 0
     ep_done[env] = 0

@@ -1,4 +1,10 @@
-"""Task stage of the lidar navigation world: observations, outcome flags, JaxNav rewards and episode ends."""
+"""Task stage of the lidar navigation world: observations, outcome flags, JaxNav rewards and episode ends.
+
+Per-robot outcome codes (``("agents", "outcome")``): the robot's first terminal event, latched until
+the episode ends. A map and a robot collision on the same step count as a map collision; a collision
+on the step the goal is reached counts as the collision. A robot that reaches its goal and crashes
+later keeps ``OUTCOME_GOAL`` (its ``crashed`` flag still rises, as JaxNav's reward does).
+"""
 from __future__ import annotations
 
 import warp as wp
@@ -7,6 +13,13 @@ from .geometry import wrap_angle
 from .params import NavParams
 
 wp.set_module_options({"enable_backward": False})
+
+OUTCOME_RUNNING = wp.constant(0)  # no terminal event yet
+OUTCOME_GOAL = wp.constant(1)  # reached its goal
+OUTCOME_MAP_COLLISION = wp.constant(2)  # hit a wall
+OUTCOME_ROBOT_COLLISION = wp.constant(3)  # hit another robot
+OUTCOME_TIMEOUT = wp.constant(4)  # still running when the episode was truncated
+OUTCOME_NAMES = ("running", "goal", "map_collision", "robot_collision", "timeout")
 
 
 @wp.kernel
@@ -27,6 +40,7 @@ def agent_outputs(
     with_reward: int,
     reached: wp.array2d(dtype=wp.int32),  # [N, A] in/out
     crashed: wp.array2d(dtype=wp.int32),  # [N, A] in/out
+    outcome: wp.array2d(dtype=wp.int32),  # [N, A] in/out, OUTCOME_* codes
     reward_out: wp.array2d(dtype=float),  # [N, A] individual reward
     obs_out: wp.array3d(dtype=float),  # [N, A, B + 5]
 ):
@@ -76,6 +90,13 @@ def agent_outputs(
         new_crashed = 1
     reached[env, i] = new_reached
     crashed[env, i] = new_crashed
+    if outcome[env, i] == OUTCOME_RUNNING:
+        if map_hit[env, i] != 0:
+            outcome[env, i] = OUTCOME_MAP_COLLISION
+        elif robot_hit[env, i] != 0:
+            outcome[env, i] = OUTCOME_ROBOT_COLLISION
+        elif at_goal[env, i] != 0:
+            outcome[env, i] = OUTCOME_GOAL
     # -- individual reward
     progress = p.weight_g * (wp.length(old_pos[env, i] - g) - wp.length(c - g))
     rg = progress
@@ -108,6 +129,7 @@ def env_outputs(
     reached: wp.array2d(dtype=wp.int32),  # [N, A]
     crashed: wp.array2d(dtype=wp.int32),  # [N, A]
     individual: wp.array2d(dtype=float),  # [N, A]
+    outcome: wp.array2d(dtype=wp.int32),  # [N, A] in/out: running robots time out on truncation
     step_count: wp.array(dtype=wp.int32),  # [N] in/out
     ep_done: wp.array(dtype=wp.int32),  # [N] in/out
     reward_out: wp.array2d(dtype=float),  # [N, A] team-mixed reward
@@ -133,5 +155,9 @@ def env_outputs(
     time_up = steps >= p.max_steps
     terminated_out[env] = all_out
     truncated_out[env] = time_up and not all_out
+    if was_done == 0 and time_up and not all_out:
+        for i in range(p.num_agents):
+            if outcome[env, i] == OUTCOME_RUNNING:
+                outcome[env, i] = OUTCOME_TIMEOUT
     if all_out or time_up:
         ep_done[env] = 1
