@@ -38,6 +38,21 @@ class Physics2DConfig:
     bounce_threshold: float = 0.5  # [m/s] approach speed below which restitution is off
     base_motor_speed: float = 6.0  # [rad/s] at motor_speed 1 and action 1
     base_motor_power: float = 900.0  # [rad/s^2] motor impulse limit per unit axial mass
+    # "jax2d": Jax2D's motor, one impulse per substep before the iterations, of size
+    # base_motor_power * motor_power * dt * axial mass * tanh(motor_decay * speed error), fading over
+    # motor_joint_limit before a limit. "constraint": a velocity constraint solved in every iteration
+    # (accumulated impulse clamped to the same power): reaches the target speed in one substep
+    # against any load, so joints turn faster than in Kinetix; kept as an option, not the default.
+    motor_model: str = "jax2d"
+    motor_decay: float = 0.1  # [s/rad]
+    motor_joint_limit: float = 0.1  # [rad]
+    # "jax2d": a contact pair's friction coefficient is sqrt(fa^2 + fb^2) of the bodies' coefficients
+    # (Jax2D; Kinetix files are loaded as f * base_friction); "geometric": sqrt(fa * fb) (Box2D's mixing,
+    # where a frictionless body makes every contact frictionless).
+    friction_combine: str = "jax2d"
+    # "jax2d": circles keep the level record's inertia, Jax2D's m r^2 / 4; "solid_disc": the simulator
+    # halves their inverse inertia at reset, giving the physical m r^2 / 2 (a deliberate fix, off by default).
+    circle_inertia: str = "jax2d"
     base_thruster_power: float = 10.0  # [N] at thruster power 1 and action 1
     clip_position: float = 15.0  # [m]
     clip_velocity: float = 100.0  # [m/s]
@@ -165,6 +180,16 @@ class Physics2DSim:
         p.max_correction, p.max_angular_correction = cfg.max_correction, cfg.max_angular_correction
         p.base_motor_speed, p.base_motor_power = cfg.base_motor_speed, cfg.base_motor_power
         p.base_thruster_power = cfg.base_thruster_power
+        models = {"jax2d": int(solver.MOTOR_JAX2D), "constraint": int(solver.MOTOR_CONSTRAINT)}
+        if cfg.motor_model not in models:
+            raise ValueError(f"motor_model must be one of {sorted(models)}, got {cfg.motor_model!r}")
+        p.motor_model, p.motor_decay, p.motor_joint_limit = models[cfg.motor_model], cfg.motor_decay, cfg.motor_joint_limit
+        combines = {"jax2d": int(solver.FRICTION_JAX2D), "geometric": int(solver.FRICTION_GEOMETRIC)}
+        if cfg.friction_combine not in combines:
+            raise ValueError(f"friction_combine must be one of {sorted(combines)}, got {cfg.friction_combine!r}")
+        p.friction_combine = combines[cfg.friction_combine]
+        if cfg.circle_inertia not in ("jax2d", "solid_disc"):
+            raise ValueError(f"circle_inertia must be 'jax2d' or 'solid_disc', got {cfg.circle_inertia!r}")
         p.clip_position, p.clip_velocity = cfg.clip_position, cfg.clip_velocity
         p.clip_angular_velocity = cfg.clip_angular_velocity
         return p
@@ -214,6 +239,9 @@ class Physics2DSim:
         self.launch(level_load.load_levels, (), inputs=[v["mask"], v["source"], row_levels, bank],
                     outputs=[v["model"], v["state"], v["density"], v["joints"], v["thrusters"], v["joint_acc"],
                              v["contacts"], v["green_blue"], v["green_red"]])
+        if self.cfg.circle_inertia == "solid_disc":  # record holds Jax2D's m r^2 / 4
+            circ = self.body_inv_inertia[:, self.cap.polygons:]
+            circ.copy_(torch.where(mask[:, None], 0.5 * circ, circ))
 
     def _stream(self):
         """Warp stream of torch's current CUDA stream (so torch and Warp work stays ordered); None on CPU."""

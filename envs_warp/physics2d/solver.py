@@ -13,6 +13,13 @@ from .types import BodyModel, BodyState, Contacts, JointImpulses, JointModel, So
 
 wp.set_module_options({"enable_backward": False})
 
+# Motor models (``SolverParams.motor_model``): Jax2D's one-shot tanh impulse, or a velocity constraint.
+MOTOR_JAX2D = wp.constant(0)
+MOTOR_CONSTRAINT = wp.constant(1)
+# Friction combination of a contact pair (``SolverParams.friction_combine``).
+FRICTION_JAX2D = wp.constant(0)  # sqrt(fa^2 + fb^2)
+FRICTION_GEOMETRIC = wp.constant(1)  # sqrt(fa * fb)
+
 
 # ------------------------------------------------------------------------------------- impulses
 @wp.func
@@ -65,7 +72,11 @@ def solve_contact(
         kt = ima + imb + iia * rta * rta + iib * rtb * rtb
         dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
         vt = wp.dot(dv, t)
-        mu = wp.sqrt(model.friction[env, a] * model.friction[env, b])
+        fa = model.friction[env, a]
+        fb = model.friction[env, b]
+        mu = wp.sqrt(fa * fa + fb * fb)  # Jax2D: per-body coefficients (already times base_friction)
+        if params.friction_combine == FRICTION_GEOMETRIC:
+            mu = wp.sqrt(fa * fb)
         old_t = contacts.acc_t[env, k, s]
         acc_t = wp.clamp(old_t - vt / kt, -mu * acc, mu * acc)
         contacts.acc_t[env, k, s] = acc_t
@@ -81,6 +92,45 @@ def clamp_length(v: wp.vec2, max_len: float) -> wp.vec2:
     if ln > max_len:
         v = v * (max_len / ln)
     return v
+
+
+@wp.func
+def motor_impulse(
+    model: BodyModel,
+    joints: JointModel,
+    params: SolverParams,
+    motor_action: wp.array2d(dtype=float),
+    env: int,
+    j: int,
+    state: BodyState,
+):
+    """Jax2D's motor: one angular impulse per substep, applied before the solver iterations.
+
+    Its size is ``base_motor_power * motor_power * dt`` times the joint's axial mass, times
+    ``tanh(decay * (w_rel - target))`` (a soft sign: the full impulse far from the target speed,
+    proportionally less within about 1/decay rad/s of it). With limits on, the impulse fades
+    linearly to 0 over the last ``motor_joint_limit`` rad before a limit when driving into it.
+    """
+    a = joints.a[env, j]
+    b = joints.b[env, j]
+    iia = model.inv_inertia[env, a]
+    iib = model.inv_inertia[env, b]
+    action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
+    k_ang = iia + iib
+    if k_ang == 0.0:
+        k_ang = 1.0  # both ends rotation-free: Jax2D's zero_to_one, the impulse then moves nothing
+    w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
+    target = action * joints.motor_speed[env, j] * params.base_motor_speed
+    direction = wp.tanh((w_rel - target) * params.motor_decay)
+    power = params.base_motor_power * joints.motor_power[env, j] * params.dt / k_ang
+    if joints.limits_on[env, j] != 0:
+        margin = params.motor_joint_limit
+        rel = state.rot[env, b] - state.rot[env, a] - joints.ref[env, j]
+        over = rel - wp.clamp(rel, joints.lower[env, j] + margin, joints.upper[env, j] - margin)
+        if over != 0.0 and wp.sign(over) == wp.sign(action):
+            power = power * wp.max(0.0, 1.0 - wp.abs(over) / margin)
+    state.ang_vel[env, a] = state.ang_vel[env, a] + power * direction * iia
+    state.ang_vel[env, b] = state.ang_vel[env, b] - power * direction * iib
 
 
 @wp.func
@@ -111,17 +161,18 @@ def solve_joint(
     bias_scale = params.joint_beta / params.dt
     fixed = joints.fixed[env, j] != 0
     if k_ang > 0.0 and not fixed:
-        action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
-        if joints.motor_on[env, j] != 0 and action != 0.0:
-            w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
-            target = action * joints.motor_speed[env, j] * params.base_motor_speed
-            max_imp = joints.motor_power[env, j] * params.base_motor_power * params.dt / k_ang
-            old = acc.motor[env, j]
-            new = wp.clamp(old - (w_rel - target) / k_ang, -max_imp, max_imp)
-            acc.motor[env, j] = new
-            lam = new - old
-            state.ang_vel[env, a] = state.ang_vel[env, a] - iia * lam
-            state.ang_vel[env, b] = state.ang_vel[env, b] + iib * lam
+        if params.motor_model == MOTOR_CONSTRAINT:
+            action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
+            if joints.motor_on[env, j] != 0 and action != 0.0:
+                w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
+                target = action * joints.motor_speed[env, j] * params.base_motor_speed
+                max_imp = joints.motor_power[env, j] * params.base_motor_power * params.dt / k_ang
+                old = acc.motor[env, j]
+                new = wp.clamp(old - (w_rel - target) / k_ang, -max_imp, max_imp)
+                acc.motor[env, j] = new
+                lam = new - old
+                state.ang_vel[env, a] = state.ang_vel[env, a] - iia * lam
+                state.ang_vel[env, b] = state.ang_vel[env, b] + iib * lam
         if joints.limits_on[env, j] != 0:
             lo = joints.lower[env, j]
             hi = joints.upper[env, j]
@@ -209,6 +260,15 @@ def solve_substep(
     for i in range(nb):
         if model.active[env, i] != 0 and model.inv_mass[env, i] > 0.0:
             state.vel[env, i] = state.vel[env, i] + params.gravity * dt
+    if params.motor_model == MOTOR_JAX2D:
+        for j in range(nj):
+            a = joints.a[env, j]
+            b = joints.b[env, j]
+            if joints.active[env, j] != 0 and model.active[env, a] != 0 and model.active[env, b] != 0 \
+                    and joints.motor_on[env, j] != 0 and joints.fixed[env, j] == 0 \
+                    and model.inv_mass[env, a] + model.inv_mass[env, b] > 0.0 \
+                    and motor_action[env, joints.channel[env, j]] != 0.0:
+                motor_impulse(model, joints, params, motor_action, env, j, state)
     for t in range(nt):
         if thrusters.active[env, t] != 0:
             i = thrusters.body[env, t]
@@ -275,24 +335,28 @@ def solve_substep(
             code = contacts.order[env, q]
             solve_contact(model, contacts, params, env, code // 2, code % 2, state)
 
-    # symplectic Euler and clamps
+    # symplectic Euler, then clamps (Jax2D's order: this substep moves with the unclamped velocity).
+    # A non-finite value is kept non-finite (clamping would turn NaN into a bound and hide a blow-up),
+    # so that the task stage sees it and ends the episode.
     for i in range(nb):
         if model.active[env, i] != 0:
             v = state.vel[env, i]
-            v = wp.vec2(
-                wp.clamp(v[0], -params.clip_velocity, params.clip_velocity),
-                wp.clamp(v[1], -params.clip_velocity, params.clip_velocity),
-            )
-            w = wp.clamp(state.ang_vel[env, i], -params.clip_angular_velocity, params.clip_angular_velocity)
+            w = state.ang_vel[env, i]
             x = state.pos[env, i] + v * dt
-            x = wp.vec2(
-                wp.clamp(x[0], -params.clip_position, params.clip_position),
-                wp.clamp(x[1], -params.clip_position, params.clip_position),
-            )
+            r = state.rot[env, i] + w * dt
+            if wp.isfinite(x[0]) and wp.isfinite(x[1]) and wp.isfinite(v[0]) and wp.isfinite(v[1]) \
+                    and wp.isfinite(w) and wp.isfinite(r):
+                cv = params.clip_velocity
+                cp = params.clip_position
+                v = wp.vec2(wp.clamp(v[0], -cv, cv), wp.clamp(v[1], -cv, cv))
+                w = wp.clamp(w, -params.clip_angular_velocity, params.clip_angular_velocity)
+                x = wp.vec2(wp.clamp(x[0], -cp, cp), wp.clamp(x[1], -cp, cp))
+            else:
+                x = wp.vec2(wp.NAN, wp.NAN)
             state.vel[env, i] = v
             state.ang_vel[env, i] = w
             state.pos[env, i] = x
-            state.rot[env, i] = state.rot[env, i] + w * dt
+            state.rot[env, i] = r
 
     # role outcomes: green (1) touching blue (2) or red (3). Like Kinetix, the first substep of a
     # step with any outcome decides it; later substeps of the same step do not change the flags.
@@ -310,4 +374,4 @@ def solve_substep(
         green_red_out[env] = gr
 
 
-__all__ = ["solve_substep"]
+__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D", "solve_substep"]

@@ -113,6 +113,10 @@ class SolverParams:
     bounce_threshold: float  # [m/s] approach speed below which restitution is ignored
     base_motor_speed: float  # [rad/s]
     base_motor_power: float  # [rad/s^2] motor impulse limit per unit axial mass and second
+    motor_model: int  # solver.MOTOR_JAX2D or solver.MOTOR_CONSTRAINT
+    motor_decay: float  # [s/rad] Jax2D motor: impulse = full * tanh(decay * speed error)
+    motor_joint_limit: float  # [rad] Jax2D motor: fade-out band before a joint limit
+    friction_combine: int  # solver.FRICTION_JAX2D or solver.FRICTION_GEOMETRIC
     base_thruster_power: float  # [N]
     clip_position: float  # [m]
     clip_velocity: float  # [m/s]

@@ -87,6 +87,11 @@ def test_restitution_bounce_height_is_e_squared_times_drop_within_10pct():
 
 
 def _slope_level(mu: float, angle: float) -> tuple[LevelBuilder, int]:
+    """Box on a static ramp whose contact has friction coefficient ``mu``.
+
+    Jax2D (and our default) combine a pair as sqrt(fa^2 + fb^2), so each body gets mu / sqrt(2).
+    """
+    mu = mu / math.sqrt(2.0)
     b = LevelBuilder("m")
     ramp_len = 4.0
     b.box(ramp_len, 0.2, (2.5, 1.5), rotation=angle, static=True, friction=mu)
