@@ -103,8 +103,8 @@ def motor_impulse(
     env: int,
     j: int,
     state: BodyState,
-):
-    """Jax2D's motor: one angular impulse per substep, applied before the solver iterations.
+) -> float:
+    """Jax2D's motor impulse of joint j [N m s] (applied +iia on a, -iib on b), from the current state.
 
     Its size is ``base_motor_power * motor_power * dt`` times the joint's axial mass, times
     ``tanh(decay * (w_rel - target))`` (a soft sign: the full impulse far from the target speed,
@@ -113,10 +113,8 @@ def motor_impulse(
     """
     a = joints.a[env, j]
     b = joints.b[env, j]
-    iia = model.inv_inertia[env, a]
-    iib = model.inv_inertia[env, b]
     action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
-    k_ang = iia + iib
+    k_ang = model.inv_inertia[env, a] + model.inv_inertia[env, b]
     if k_ang == 0.0:
         k_ang = 1.0  # both ends rotation-free: Jax2D's zero_to_one, the impulse then moves nothing
     w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
@@ -129,8 +127,7 @@ def motor_impulse(
         over = rel - wp.clamp(rel, joints.lower[env, j] + margin, joints.upper[env, j] - margin)
         if over != 0.0 and wp.sign(over) == wp.sign(action):
             power = power * wp.max(0.0, 1.0 - wp.abs(over) / margin)
-    state.ang_vel[env, a] = state.ang_vel[env, a] + power * direction * iia
-    state.ang_vel[env, b] = state.ang_vel[env, b] - power * direction * iib
+    return power * direction
 
 
 @wp.func
@@ -261,14 +258,24 @@ def solve_substep(
         if model.active[env, i] != 0 and model.inv_mass[env, i] > 0.0:
             state.vel[env, i] = state.vel[env, i] + params.gravity * dt
     if params.motor_model == MOTOR_JAX2D:
+        # every motor's impulse from the same pre-motor state (Jax2D computes them in parallel), then applied
         for j in range(nj):
             a = joints.a[env, j]
             b = joints.b[env, j]
+            m_imp = float(0.0)
             if joints.active[env, j] != 0 and model.active[env, a] != 0 and model.active[env, b] != 0 \
                     and joints.motor_on[env, j] != 0 and joints.fixed[env, j] == 0 \
                     and model.inv_mass[env, a] + model.inv_mass[env, b] > 0.0 \
                     and motor_action[env, joints.channel[env, j]] != 0.0:
-                motor_impulse(model, joints, params, motor_action, env, j, state)
+                m_imp = motor_impulse(model, joints, params, motor_action, env, j, state)
+            joint_acc_inout.motor[env, j] = m_imp
+        for j in range(nj):
+            m_imp = joint_acc_inout.motor[env, j]
+            if m_imp != 0.0:
+                a = joints.a[env, j]
+                b = joints.b[env, j]
+                state.ang_vel[env, a] = state.ang_vel[env, a] + m_imp * model.inv_inertia[env, a]
+                state.ang_vel[env, b] = state.ang_vel[env, b] - m_imp * model.inv_inertia[env, b]
     for t in range(nt):
         if thrusters.active[env, t] != 0:
             i = thrusters.body[env, t]
