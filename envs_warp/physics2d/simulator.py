@@ -50,6 +50,16 @@ class Physics2DConfig:
     # (Jax2D; Kinetix files are loaded as f * base_friction); "geometric": sqrt(fa * fb) (Box2D's mixing,
     # where a frictionless body makes every contact frictionless).
     friction_combine: str = "jax2d"
+    # "jax2d": Jax2D's joint (per pass: a point impulse scaled by joint_stiffness that also feeds back
+    # joint_beta_v x the anchor gap, positions moved by joint_beta_p of the gap, then the angle of fixed
+    # joints and of limits); "block": a Box2D-style 2x2 (3x3 welded) block solve with Baumgarte bias
+    # (joint_beta, max_correction), stiffer than Jax2D's.
+    joint_model: str = "jax2d"
+    joint_stiffness: float = 0.6
+    joint_beta_v: float = 2.0  # [1/s]
+    joint_beta_p: float = 0.7
+    fixed_joint_beta: float = 2.0  # [1/s]
+    limit_beta: float = 5.0  # [1/s]
     # "jax2d": circles keep the level record's inertia, Jax2D's m r^2 / 4; "solid_disc": the simulator
     # halves their inverse inertia at reset, giving the physical m r^2 / 2 (a deliberate fix, off by default).
     circle_inertia: str = "jax2d"
@@ -188,6 +198,12 @@ class Physics2DSim:
         if cfg.friction_combine not in combines:
             raise ValueError(f"friction_combine must be one of {sorted(combines)}, got {cfg.friction_combine!r}")
         p.friction_combine = combines[cfg.friction_combine]
+        joint_models = {"jax2d": int(solver.JOINT_JAX2D), "block": int(solver.JOINT_BLOCK)}
+        if cfg.joint_model not in joint_models:
+            raise ValueError(f"joint_model must be one of {sorted(joint_models)}, got {cfg.joint_model!r}")
+        p.joint_model, p.joint_stiffness = joint_models[cfg.joint_model], cfg.joint_stiffness
+        p.joint_beta_v, p.joint_beta_p = cfg.joint_beta_v, cfg.joint_beta_p
+        p.fixed_joint_beta, p.limit_beta = cfg.fixed_joint_beta, cfg.limit_beta
         if cfg.circle_inertia not in ("jax2d", "solid_disc"):
             raise ValueError(f"circle_inertia must be 'jax2d' or 'solid_disc', got {cfg.circle_inertia!r}")
         p.clip_position, p.clip_velocity = cfg.clip_position, cfg.clip_velocity

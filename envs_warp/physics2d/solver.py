@@ -16,6 +16,10 @@ wp.set_module_options({"enable_backward": False})
 # Motor models (``SolverParams.motor_model``): Jax2D's one-shot tanh impulse, or a velocity constraint.
 MOTOR_JAX2D = wp.constant(0)
 MOTOR_CONSTRAINT = wp.constant(1)
+# Joint models (``SolverParams.joint_model``): Jax2D's soft point impulse with direct position
+# correction, or a Box2D-style block solve with Baumgarte bias.
+JOINT_JAX2D = wp.constant(0)
+JOINT_BLOCK = wp.constant(1)
 # Friction combination of a contact pair (``SolverParams.friction_combine``).
 FRICTION_JAX2D = wp.constant(0)  # sqrt(fa^2 + fb^2)
 FRICTION_GEOMETRIC = wp.constant(1)  # sqrt(fa * fb)
@@ -225,6 +229,81 @@ def solve_joint(
                 apply_impulse(state, model, env, b, lam_p, rb)
 
 
+@wp.func
+def solve_joint_jax2d(model: BodyModel, joints: JointModel, params: SolverParams, env: int, j: int,
+                      state: BodyState, acc: JointImpulses):
+    """One pass of Jax2D's joint: a scaled point impulse, a direct position correction, then the angle.
+
+    The point impulse is ``stiffness * (dv + beta_v * gap) / (ma + mb + (ra x d)^2 Ia + (rb x d)^2 Ib)``
+    with ``d`` the direction of the anchors' relative velocity ``dv``; positions move by ``beta_p`` of
+    the anchor gap (split by inverse mass). A fixed joint then removes the relative angular velocity
+    plus ``beta_fixed`` x angle error; a revolute joint past a limit removes it plus ``beta_limit`` x
+    the excess when both have the same sign. Accumulates (without clamping) for warm starting:
+    ``acc.point`` = -Jax2D's ``acc_impulse``, ``acc.angle`` = -its ``acc_r_impulse`` (our sign convention).
+    """
+    a = joints.a[env, j]
+    b = joints.b[env, j]
+    ima = model.inv_mass[env, a]
+    imb = model.inv_mass[env, b]
+    iia = model.inv_inertia[env, a]
+    iib = model.inv_inertia[env, b]
+    if ima == 0.0 and imb == 0.0:
+        return
+    sum_m = ima + imb
+    if sum_m == 0.0:
+        sum_m = 1.0
+    sum_i = iia + iib
+    if sum_i == 0.0:
+        sum_i = 1.0
+    pa = state.pos[env, a]
+    pb = state.pos[env, b]
+    ra = rotate(wp.cos(state.rot[env, a]), wp.sin(state.rot[env, a]), joints.anchor_a[env, j])
+    rb = rotate(wp.cos(state.rot[env, b]), wp.sin(state.rot[env, b]), joints.anchor_b[env, j])
+    a_point = pa + ra
+    b_point = pb + rb
+    jp = a_point
+    if ima != 0.0:
+        jp = b_point
+        if imb != 0.0:  # mass-weighted mean of the two anchors
+            jp = (a_point / ima + b_point / imb) / (1.0 / ima + 1.0 / imb)
+    wa = state.ang_vel[env, a]
+    wb = state.ang_vel[env, b]
+    r_v = (state.vel[env, b] + cross_sv(wb, jp - pb)) - (state.vel[env, a] + cross_sv(wa, jp - pa))
+    speed = wp.length(r_v)
+    d = r_v
+    if speed != 0.0:
+        d = r_v / speed
+    gap = b_point - a_point
+    cra = cross2(ra, d)
+    crb = cross2(rb, d)
+    k = sum_m + cra * cra * iia + crb * crb * iib
+    if k == 0.0:
+        k = 1.0
+    imp = (r_v + gap * params.joint_beta_v) * (params.joint_stiffness / k)  # Jax2D's: +on a, -on b
+    a_drv = cross2(ra, imp) * iia
+    b_drv = -cross2(rb, imp) * iib
+    state.vel[env, a] = state.vel[env, a] + imp * ima
+    state.vel[env, b] = state.vel[env, b] - imp * imb
+    state.pos[env, a] = pa + gap * (ima / sum_m * params.joint_beta_p)
+    state.pos[env, b] = pb - gap * (imb / sum_m * params.joint_beta_p)
+    rel = state.rot[env, b] - state.rot[env, a] - joints.ref[env, j]
+    raw_dav = wb + b_drv - wa - a_drv
+    r_imp = float(0.0)
+    if joints.fixed[env, j] != 0:
+        r_imp = (raw_dav + rel * params.fixed_joint_beta) / sum_i
+    elif joints.limits_on[env, j] != 0:
+        excess = rel - wp.clamp(rel, joints.lower[env, j], joints.upper[env, j])
+        if excess != 0.0 and wp.sign(raw_dav) == wp.sign(excess):
+            r_imp = (raw_dav + excess * params.limit_beta) / sum_i
+    a_drv = a_drv + r_imp * iia
+    b_drv = b_drv - r_imp * iib
+    state.ang_vel[env, a] = wa + a_drv
+    state.ang_vel[env, b] = wb + b_drv
+    acc.point[env, j] = acc.point[env, j] - imp
+    if joints.fixed[env, j] != 0:
+        acc.angle[env, j] = acc.angle[env, j] - r_imp
+
+
 @wp.kernel
 def solve_substep(
     # Model:
@@ -337,7 +416,10 @@ def solve_substep(
             a = joints.a[env, j]
             b = joints.b[env, j]
             if joints.active[env, j] != 0 and model.active[env, a] != 0 and model.active[env, b] != 0:
-                solve_joint(model, joints, params, motor_action, env, j, state, acc)
+                if params.joint_model == JOINT_JAX2D:
+                    solve_joint_jax2d(model, joints, params, env, j, state, acc)
+                else:
+                    solve_joint(model, joints, params, motor_action, env, j, state, acc)
         for q in range(n_points):
             code = contacts.order[env, q]
             solve_contact(model, contacts, params, env, code // 2, code % 2, state)
@@ -381,4 +463,4 @@ def solve_substep(
         green_red_out[env] = gr
 
 
-__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D", "solve_substep"]
+__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D", "solve_substep"]
