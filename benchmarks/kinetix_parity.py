@@ -147,6 +147,8 @@ def peer(python: str, sizes: list[str], names: list[str], traj_steps: int) -> li
 def trajectory_errors(row: dict) -> dict[int, tuple[list[float], list[float]]]:
     """Per checkpoint step: absolute joint-angle errors [rad] and body-position errors [m] of one run."""
     mine, theirs = row["ours"], row["kinetix"]
+    if "rot" not in theirs:  # peer output saved without trajectories
+        return {}
     last = min(mine["step"], theirs["step"], len(mine["rot"]), len(theirs["rot"]))
     out = {}
     for k in TRAJ_CHECKPOINTS:
