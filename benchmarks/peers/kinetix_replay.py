@@ -80,9 +80,10 @@ def replay(size: str, names_run: list[str], traj_steps: int) -> list[dict]:
             t = steps[0] if steps else dones.shape[0] - 1
             r = float(rewards[t, i])
             outcome = "success" if r > 0.5 else ("death" if r < -0.5 else "timeout")
+            traj_pos = [[[round(float(x), 5) for x in p] for p in pos[k, i]] for k in range(len(pos))]
+            traj_rot = [[round(float(x), 5) for x in rot[k, i]] for k in range(len(rot))]
             out.append({"size": size, "level": name, "script": script, "outcome": outcome, "step": t + 1,
-                        "reward": r, "pos": [[[round(float(x), 5) for x in p] for p in pos[k, i]] for k in range(len(pos))],
-                        "rot": [[round(float(x), 5) for x in rot[k, i]] for k in range(len(rot))]})
+                        "reward": r, "pos": traj_pos, "rot": traj_rot})
     return out
 
 

@@ -42,7 +42,9 @@ class Physics2DConfig:
     # base_motor_power * motor_power * dt * axial mass * tanh(motor_decay * speed error), fading over
     # motor_joint_limit before a limit. "constraint": a velocity constraint solved in every iteration
     # (accumulated impulse clamped to the same power): reaches the target speed in one substep
-    # against any load, so joints turn faster than in Kinetix; kept as an option, not the default.
+    # against any load, so joints turn faster than in Kinetix; kept as an option, not the default
+    # (needs joint_model="block"; the previous solver is motor_model="constraint", joint_model="block",
+    # friction_combine="geometric", circle_inertia="solid_disc").
     motor_model: str = "jax2d"
     motor_decay: float = 0.1  # [s/rad]
     motor_joint_limit: float = 0.1  # [rad]
@@ -193,7 +195,8 @@ class Physics2DSim:
         models = {"jax2d": int(solver.MOTOR_JAX2D), "constraint": int(solver.MOTOR_CONSTRAINT)}
         if cfg.motor_model not in models:
             raise ValueError(f"motor_model must be one of {sorted(models)}, got {cfg.motor_model!r}")
-        p.motor_model, p.motor_decay, p.motor_joint_limit = models[cfg.motor_model], cfg.motor_decay, cfg.motor_joint_limit
+        p.motor_model = models[cfg.motor_model]
+        p.motor_decay, p.motor_joint_limit = cfg.motor_decay, cfg.motor_joint_limit
         combines = {"jax2d": int(solver.FRICTION_JAX2D), "geometric": int(solver.FRICTION_GEOMETRIC)}
         if cfg.friction_combine not in combines:
             raise ValueError(f"friction_combine must be one of {sorted(combines)}, got {cfg.friction_combine!r}")
@@ -201,6 +204,8 @@ class Physics2DSim:
         joint_models = {"jax2d": int(solver.JOINT_JAX2D), "block": int(solver.JOINT_BLOCK)}
         if cfg.joint_model not in joint_models:
             raise ValueError(f"joint_model must be one of {sorted(joint_models)}, got {cfg.joint_model!r}")
+        if cfg.motor_model == "constraint" and cfg.joint_model != "block":
+            raise ValueError("motor_model='constraint' is solved inside the block joint: set joint_model='block'")
         p.joint_model, p.joint_stiffness = joint_models[cfg.joint_model], cfg.joint_stiffness
         p.joint_beta_v, p.joint_beta_p = cfg.joint_beta_v, cfg.joint_beta_p
         p.fixed_joint_beta, p.limit_beta = cfg.fixed_joint_beta, cfg.limit_beta

@@ -1,6 +1,11 @@
 """Solver stage of the physics2d pipeline: one substep of forces, warm-started sequential impulses
 (joints with motors and limits, then contacts with friction), symplectic Euler and role outcomes.
 
+By default it follows Jax2D (Kinetix's engine): gravity, then every motor's one-shot impulse
+(``motor_impulse``, all from the same state), thrusters, warm start, ``iterations`` x (joints by
+``solve_joint_jax2d``, contacts), Euler with the unclamped velocity, then clamps. ``SolverParams``
+switches select the older block joint solve (``solve_joint``, with the motor as a velocity constraint).
+
 Sequential impulses are sequential within an env, so the public entry ``solve_substep`` runs one
 thread per env (launch ``(env,)``) after ``collision.narrow_phase`` has filled the contacts.
 """
@@ -145,7 +150,7 @@ def solve_joint(
     state: BodyState,
     acc: JointImpulses,
 ):
-    """One sequential-impulse pass over joint j: motor and limits, then the anchor (plus angle if welded).
+    """One block-solve pass over joint j (``JOINT_BLOCK``): motor and limits, then the anchor (plus angle if welded).
 
     A fixed joint solves anchor and angle together (3x3 effective mass), which keeps welds of very
     different bodies stable; a revolute joint solves its 2x2 anchor block. Position errors feed a
@@ -463,4 +468,5 @@ def solve_substep(
         green_red_out[env] = gr
 
 
-__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D", "solve_substep"]
+__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D",
+           "solve_substep"]

@@ -353,3 +353,28 @@ def test_cuda_step_can_be_captured_in_a_graph():
         graph.replay()
     torch.cuda.synchronize()
     assert torch.isfinite(sim.body_pos).all()
+
+
+def test_jax2d_motor_matches_hand_computed_impulses_and_constraint_motor_hits_target():
+    """Jax2D's motor is one tanh-shaped impulse per substep (it overshoots, then settles); the constraint motor
+    reaches the target speed within a substep."""
+    def spun(**cfg) -> float:
+        b = LevelBuilder("s", walls=False)
+        hub = b.box(0.1, 0.1, (2.5, 2.5), static=True)
+        arm = b.box(1.0, 0.1, (2.5, 2.5), density=5.0)  # turns about its own centre: no lever arm
+        b.joint(hub, arm, (2.5, 2.5), motor=True, motor_speed=1.0, motor_power=1.0, channel=0)
+        sim = make_sim(b, gravity=(0.0, 0.0), **cfg)
+        sim.step(torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
+        return float(sim.body_ang_vel[0, arm])
+
+    target = Physics2DConfig().base_motor_speed
+    stiff = spun(motor_model="constraint", joint_model="block")
+    jax2d = spun()
+    assert stiff == pytest.approx(target, rel=0.02)
+    # hand-computed Jax2D value: each of 2 substeps adds 900 dt tanh(0.1 (target - w)) to w (static hub)
+    w = 0.0
+    for _ in range(2):
+        w += 900.0 / 60.0 * math.tanh(0.1 * (target - w))
+    assert jax2d == pytest.approx(w, rel=0.02)
+    with pytest.raises(ValueError):
+        Physics2DSim("s", 1, config=Physics2DConfig(motor_model="constraint"))
