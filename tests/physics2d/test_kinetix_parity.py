@@ -2,7 +2,8 @@
 
 Set ``ADA_KINETIX_PYTHON`` to an interpreter with ``kinetix-env`` 3.0.2 installed (e.g.
 ``~/peers/kinetix/bin/python``). The full 74-level table is ``benchmarks/kinetix_parity.py``; this test
-checks the S and M levels (34 levels, every script that drives something: 2-3 minutes on 2 CPU cores).
+checks the S and M levels (34 levels, every script that drives something: about 10 minutes on 2 shared
+CPU cores, mostly JAX compiling the peer).
 """
 from __future__ import annotations
 
