@@ -12,7 +12,10 @@ per agent ``[N, 1]`` under ``"agents"``):
   ``[N, 1]`` in ``[0, 11)``, ``continuous`` ``[N, 1, 6]`` (motors [-1, 1], thrusters [0, 1]).
 - ``("agents", "reward")`` ``[N, 1, 1]``; ``("agents", "reached_goal")`` (green touched blue) and
   ``("agents", "crashed")`` (green touched red) ``[N, 1, 1]`` bool; root ``done``/``terminated``/
-  ``truncated`` ``[N, 1]``.
+  ``truncated`` ``[N, 1]``; root ``sim_nonfinite`` ``[N, 1]`` bool: the simulator state of the row
+  became non-finite (NaN/inf) in this step, which ends the episode (terminated, reward 0). Observations
+  replace non-finite values by 0, so this key (or ``nonfinite_count``, episodes so ended per row) is
+  how a blown-up simulation shows.
 
 Levels: rows load the level assigned with :meth:`set_levels` at their next reset; with
 ``random_levels`` every other reset row copies a level from a bank of pre-generated random levels
@@ -164,6 +167,8 @@ class Physics2DEnv(WarpEnv):
         self.truncated = torch.zeros(n, **b)  # [N]
         self.reached = torch.zeros(n, **b)  # [N]
         self.crashed = torch.zeros(n, **b)  # [N]
+        self.nonfinite = torch.zeros(n, **b)  # [N] the state became NaN/inf in the last step
+        self.nonfinite_count = torch.zeros(n, dtype=torch.int32, device=dev)  # [N] episodes so ended, never reset
         self._rows_mask = torch.zeros(n, **b)  # [N] rows a reset works on
         self._obs_rows = torch.ones(n, **b)  # [N] rows whose observation the next _observe computes
         self._level_views = self.sim.level_views(self.levels)  # the per-row level record, as Warp sees it
@@ -189,6 +194,7 @@ class Physics2DEnv(WarpEnv):
             step_count=r(self.step_count), last_distance=r(self.last_distance), bank_index=r(self.bank_index),
             reward=r(self.reward), terminated=r(self.terminated, wp.bool), truncated=r(self.truncated, wp.bool),
             reached=r(self.reached, wp.bool), crashed=r(self.crashed, wp.bool),
+            nonfinite=r(self.nonfinite, wp.bool), nonfinite_count=r(self.nonfinite_count),
             rows=r(self._rows_mask, wp.bool), obs_rows=r(self._obs_rows, wp.bool),
             rng_seed=r(self.rng_seed), rng_counter=r(self.rng_counter),
             o_flat=r(o["observation"]), o_shapes=r(o["shapes"]), o_shape_mask=r(o["shape_mask"], wp.bool),
@@ -243,6 +249,7 @@ class Physics2DEnv(WarpEnv):
                 observation=feats(cfg.flat_obs_dim), entities=entities, reached_goal=flag(), crashed=flag(),
                 shape=(n, 1), device=dev,
             )},
+            sim_nonfinite=Categorical(2, shape=(n, 1), dtype=torch.bool, device=dev),
             shape=(n,), device=dev,
         )
         reward = Composite(
@@ -272,7 +279,7 @@ class Physics2DEnv(WarpEnv):
         self.sim.reset_rows(mask, self.bank_index, self._level_views, self._bank_views)
         self.step_count.masked_fill_(mask, 0)
         self.last_distance.masked_fill_(mask, -1.0)
-        for t in (self.reward, self.terminated, self.truncated, self.reached, self.crashed):
+        for t in (self.reward, self.terminated, self.truncated, self.reached, self.crashed, self.nonfinite):
             t.masked_fill_(mask, 0)
         self._obs_rows.copy_(mask)
 
@@ -290,7 +297,7 @@ class Physics2DEnv(WarpEnv):
         self.sim.step()
         launch(task.step_outputs, (), inputs=[self.params, s["model"], s["state"], s["green_blue"], s["green_red"]],
                outputs=[s["step_count"], s["last_distance"], s["reward"], s["terminated"], s["truncated"],
-                        s["reached"], s["crashed"]])
+                        s["reached"], s["crashed"], s["nonfinite"], s["nonfinite_count"]])
 
     def _observe(self, reset: bool) -> TensorDictBase:
         # One kernel writes the observations into the env's buffers, for the rows in _obs_rows only (after a
@@ -322,6 +329,7 @@ class Physics2DEnv(WarpEnv):
                 "terminated": terminated,
                 "truncated": truncated,
                 "done": terminated | truncated,
+                "sim_nonfinite": self.nonfinite.view(n, 1).clone(),
             },
             batch_size=(n,),
             device=dev,

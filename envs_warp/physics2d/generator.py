@@ -71,7 +71,7 @@ class GeneratorConfig:
     add_thruster_chance: float = 0.3
     thruster_align_com_chance: float = 0.8
     thruster_power: tuple[float, float] = (0.5, 2.0)
-    friction: float = 0.5
+    friction: float = 0.4  # per body; a pair combines as sqrt(fa^2 + fb^2) (Kinetix: 1 x base_friction 0.4)
     proposals: int = 4  # candidate placements per shape; the least overlapping wins
 
 

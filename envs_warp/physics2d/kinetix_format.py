@@ -10,10 +10,11 @@ Mapping to our record:
   static walls are polygons 0..3 of the file (floor top at y = 0.4, walls at x = 0 and x = 5,
   ceiling at y = 5) and are loaded like any other polygon.
 - Static bodies are those with ``inverse_mass == 0``. Mass and inertia are recomputed from geometry
-  and ``density`` (for circles we use the solid-disc inertia m r^2 / 2; Jax2D uses half of it).
-- Friction: Jax2D combines a pair as ``base_friction * sqrt(fa^2 + fb^2)``; we use the geometric
-  mean of per-body coefficients, so each body gets ``sqrt(2) * base_friction * f`` (exact for
-  equal pairs). Restitution combines by minimum in both and is copied.
+  and ``density`` with Jax2D's conventions (``levels.finalize_levels``: polygon centre = vertex mean,
+  circle inertia m r^2 / 4), so they equal the file's stored values.
+- Friction: Jax2D combines a pair as ``sqrt((base_friction * fa)^2 + (base_friction * fb)^2)``; each
+  body gets ``base_friction * f`` and the solver combines as Jax2D does (``Physics2DConfig.friction_combine``).
+  Restitution combines by minimum in both and is copied.
 - Joint fields map one to one (``motor_binding`` -> ``joint_channel``, ``is_fixed_joint`` ->
   ``joint_fixed``, ``motor_has_joint_limits`` -> ``joint_limits_on``); thruster
   ``object_index``/``thruster_binding`` -> ``thruster_body``/``thruster_channel``. Circle indices
@@ -157,7 +158,7 @@ def kinetix_payload_to_level(
     P0, P = len(polys), cap.polygons
     n_bodies_file = len(polys) + len(circles)
     lv = empty_levels(cap, 1)
-    friction_scale = math.sqrt(2.0) * base_friction
+    friction_scale = base_friction
 
     def body_index(value: int) -> int:
         return value if value < P0 else value - P0 + P

@@ -171,17 +171,30 @@ def polygon_area_centroid_inertia(
     return area.to(vertices.dtype), centroid.to(vertices.dtype), i_centroid.abs().to(vertices.dtype)
 
 
-def finalize_levels(levels: TensorDict) -> TensorDict:
-    """Make polygons CCW about their centroid and compute inverse mass/inertia from density.
+def vertex_mean(vertices: torch.Tensor, n_vertices: torch.Tensor) -> torch.Tensor:
+    """Mean [m] of the first ``n_vertices`` of ``vertices`` [..., 4, 2] (Jax2D's polygon centre of mass)."""
+    k = torch.arange(MAX_VERTICES, device=vertices.device)
+    valid = (k < n_vertices.long().unsqueeze(-1))[..., None]  # [..., 4, 1]
+    return (vertices * valid).sum(-2) / n_vertices.clamp(min=1).unsqueeze(-1).to(vertices.dtype)
 
-    Returns a new batch; static or inactive bodies get zero inverse mass and inertia. Polygon
-    positions move with the centroid so that the world-space shape is unchanged, and joint
-    anchors and thruster mounts on those polygons move with it. Idempotent.
+
+def finalize_levels(levels: TensorDict) -> TensorDict:
+    """Make polygons CCW about their centre and compute inverse mass/inertia from density (Jax2D's conventions).
+
+    Returns a new batch; static or inactive bodies get zero inverse mass and inertia. As in Jax2D
+    (``recalculate_mass_and_inertia``), a polygon's centre of mass is the mean of its vertices (the
+    area centroid for triangles and parallelograms; for other quads the body turns about a point a
+    little off the centroid), its inertia is the polar second moment of its area about that point
+    times density, and a circle's inertia is ``density * pi r^4 / 4`` = ``m r^2 / 4`` (half the solid
+    disc's ``m r^2 / 2``; ``Physics2DConfig.circle_inertia = "solid_disc"`` restores the latter in the
+    simulator). Polygon positions move with the centre so that the world-space shape is unchanged,
+    and joint anchors and thruster mounts on those polygons move with it. Idempotent.
     """
     out = levels.clone()
     verts = out["poly_vertices"]  # [B, P, 4, 2]
     nv = out["poly_n_vertices"]  # [B, P]
-    area, centroid, _ = polygon_area_centroid_inertia(verts, nv)
+    area, _, _ = polygon_area_centroid_inertia(verts, nv)
+    centroid = vertex_mean(verts, nv)  # [B, P, 2]
     # Reverse clockwise polygons (keeping only the first nv vertices meaningful).
     k = torch.arange(MAX_VERTICES, device=verts.device)
     n = nv.long().clamp(min=1).unsqueeze(-1)
@@ -205,7 +218,9 @@ def finalize_levels(levels: TensorDict) -> TensorDict:
         is_poly = idx < P
         shift_local = torch.gather(offset, 1, idx.clamp(max=P - 1)[..., None].expand(*idx.shape, 2))
         out[pos_name] = out[pos_name] - torch.where(is_poly[..., None], shift_local, torch.zeros_like(shift_local))
-    area, _, inertia = polygon_area_centroid_inertia(out["poly_vertices"], nv)
+    area, centre, inertia = polygon_area_centroid_inertia(out["poly_vertices"], nv)
+    # second moment about the local origin (the vertex mean) = about the centroid + area * |centroid|^2
+    inertia = inertia + area.abs() * (centre * centre).sum(-1)
     mass = area.abs() * out["poly_density"]
     moment = inertia * out["poly_density"]
     dyn = active_p & ~out["poly_static"] & (mass > 0) & (moment > 0)
@@ -213,7 +228,7 @@ def finalize_levels(levels: TensorDict) -> TensorDict:
     out["poly_inverse_inertia"] = torch.where(dyn, 1.0 / moment.clamp(min=1e-12), torch.zeros_like(moment))
     r = out["circle_radius"]
     mass = math.pi * r * r * out["circle_density"]
-    moment = 0.5 * mass * r * r  # solid disc
+    moment = 0.25 * mass * r * r  # Jax2D's circle inertia (density * pi r^4 / 4)
     dyn = out["circle_active"] & ~out["circle_static"] & (mass > 0)
     out["circle_inverse_mass"] = torch.where(dyn, 1.0 / mass.clamp(min=1e-12), torch.zeros_like(mass))
     out["circle_inverse_inertia"] = torch.where(dyn, 1.0 / moment.clamp(min=1e-12), torch.zeros_like(moment))
@@ -271,7 +286,7 @@ def add_walls(levels: TensorDict, thickness: float = 5.0) -> None:
         levels["poly_static"][:, i] = True
         levels["poly_active"][:, i] = True
         levels["poly_collision_mode"][:, i] = MODE_ALL
-        levels["poly_friction"][:, i] = 0.6
+        levels["poly_friction"][:, i] = 0.4  # Kinetix: friction 1 x base_friction 0.4
         levels["poly_restitution"][:, i] = 0.0
         levels["poly_role"][:, i] = ROLE_NEUTRAL
 
@@ -300,7 +315,7 @@ class LevelBuilder:
         velocity: tuple[float, float] = (0.0, 0.0),
         angular_velocity: float = 0.0,
         density: float = 1.0,
-        friction: float = 0.5,
+        friction: float = 0.4,  # Kinetix default: 1 x base_friction 0.4 (pair: 0.57)
         restitution: float = 0.0,
         static: bool = False,
         role: int = ROLE_NEUTRAL,
@@ -333,7 +348,7 @@ class LevelBuilder:
         velocity: tuple[float, float] = (0.0, 0.0),
         angular_velocity: float = 0.0,
         density: float = 1.0,
-        friction: float = 0.5,
+        friction: float = 0.4,  # Kinetix default: 1 x base_friction 0.4 (pair: 0.57)
         restitution: float = 0.0,
         static: bool = False,
         role: int = ROLE_NEUTRAL,
@@ -454,5 +469,6 @@ __all__ = [
     "level_schema",
     "pad_levels",
     "polygon_area_centroid_inertia",
+    "vertex_mean",
     "simulator_arrays",
 ]

@@ -38,6 +38,33 @@ class Physics2DConfig:
     bounce_threshold: float = 0.5  # [m/s] approach speed below which restitution is off
     base_motor_speed: float = 6.0  # [rad/s] at motor_speed 1 and action 1
     base_motor_power: float = 900.0  # [rad/s^2] motor impulse limit per unit axial mass
+    # "jax2d": Jax2D's motor, one impulse per substep before the iterations, of size
+    # base_motor_power * motor_power * dt * axial mass * tanh(motor_decay * speed error), fading over
+    # motor_joint_limit before a limit. "constraint": a velocity constraint solved in every iteration
+    # (accumulated impulse clamped to the same power): reaches the target speed in one substep
+    # against any load, so joints turn faster than in Kinetix; kept as an option, not the default
+    # (needs joint_model="block"; the previous solver is motor_model="constraint", joint_model="block",
+    # friction_combine="geometric", circle_inertia="solid_disc").
+    motor_model: str = "jax2d"
+    motor_decay: float = 0.1  # [s/rad]
+    motor_joint_limit: float = 0.1  # [rad]
+    # "jax2d": a contact pair's friction coefficient is sqrt(fa^2 + fb^2) of the bodies' coefficients
+    # (Jax2D; Kinetix files are loaded as f * base_friction); "geometric": sqrt(fa * fb) (Box2D's mixing,
+    # where a frictionless body makes every contact frictionless).
+    friction_combine: str = "jax2d"
+    # "jax2d": Jax2D's joint (per pass: a point impulse scaled by joint_stiffness that also feeds back
+    # joint_beta_v x the anchor gap, positions moved by joint_beta_p of the gap, then the angle of fixed
+    # joints and of limits); "block": a Box2D-style 2x2 (3x3 welded) block solve with Baumgarte bias
+    # (joint_beta, max_correction), stiffer than Jax2D's.
+    joint_model: str = "jax2d"
+    joint_stiffness: float = 0.6
+    joint_beta_v: float = 2.0  # [1/s]
+    joint_beta_p: float = 0.7
+    fixed_joint_beta: float = 2.0  # [1/s]
+    limit_beta: float = 5.0  # [1/s]
+    # "jax2d": circles keep the level record's inertia, Jax2D's m r^2 / 4; "solid_disc": the simulator
+    # halves their inverse inertia at reset, giving the physical m r^2 / 2 (a deliberate fix, off by default).
+    circle_inertia: str = "jax2d"
     base_thruster_power: float = 10.0  # [N] at thruster power 1 and action 1
     clip_position: float = 15.0  # [m]
     clip_velocity: float = 100.0  # [m/s]
@@ -165,6 +192,25 @@ class Physics2DSim:
         p.max_correction, p.max_angular_correction = cfg.max_correction, cfg.max_angular_correction
         p.base_motor_speed, p.base_motor_power = cfg.base_motor_speed, cfg.base_motor_power
         p.base_thruster_power = cfg.base_thruster_power
+        models = {"jax2d": int(solver.MOTOR_JAX2D), "constraint": int(solver.MOTOR_CONSTRAINT)}
+        if cfg.motor_model not in models:
+            raise ValueError(f"motor_model must be one of {sorted(models)}, got {cfg.motor_model!r}")
+        p.motor_model = models[cfg.motor_model]
+        p.motor_decay, p.motor_joint_limit = cfg.motor_decay, cfg.motor_joint_limit
+        combines = {"jax2d": int(solver.FRICTION_JAX2D), "geometric": int(solver.FRICTION_GEOMETRIC)}
+        if cfg.friction_combine not in combines:
+            raise ValueError(f"friction_combine must be one of {sorted(combines)}, got {cfg.friction_combine!r}")
+        p.friction_combine = combines[cfg.friction_combine]
+        joint_models = {"jax2d": int(solver.JOINT_JAX2D), "block": int(solver.JOINT_BLOCK)}
+        if cfg.joint_model not in joint_models:
+            raise ValueError(f"joint_model must be one of {sorted(joint_models)}, got {cfg.joint_model!r}")
+        if cfg.motor_model == "constraint" and cfg.joint_model != "block":
+            raise ValueError("motor_model='constraint' is solved inside the block joint: set joint_model='block'")
+        p.joint_model, p.joint_stiffness = joint_models[cfg.joint_model], cfg.joint_stiffness
+        p.joint_beta_v, p.joint_beta_p = cfg.joint_beta_v, cfg.joint_beta_p
+        p.fixed_joint_beta, p.limit_beta = cfg.fixed_joint_beta, cfg.limit_beta
+        if cfg.circle_inertia not in ("jax2d", "solid_disc"):
+            raise ValueError(f"circle_inertia must be 'jax2d' or 'solid_disc', got {cfg.circle_inertia!r}")
         p.clip_position, p.clip_velocity = cfg.clip_position, cfg.clip_velocity
         p.clip_angular_velocity = cfg.clip_angular_velocity
         return p
@@ -214,6 +260,9 @@ class Physics2DSim:
         self.launch(level_load.load_levels, (), inputs=[v["mask"], v["source"], row_levels, bank],
                     outputs=[v["model"], v["state"], v["density"], v["joints"], v["thrusters"], v["joint_acc"],
                              v["contacts"], v["green_blue"], v["green_red"]])
+        if self.cfg.circle_inertia == "solid_disc":  # record holds Jax2D's m r^2 / 4
+            circ = self.body_inv_inertia[:, self.cap.polygons:]
+            circ.copy_(torch.where(mask[:, None], 0.5 * circ, circ))
 
     def _stream(self):
         """Warp stream of torch's current CUDA stream (so torch and Warp work stays ordered); None on CPU."""

@@ -1,6 +1,11 @@
 """Solver stage of the physics2d pipeline: one substep of forces, warm-started sequential impulses
 (joints with motors and limits, then contacts with friction), symplectic Euler and role outcomes.
 
+By default it follows Jax2D (Kinetix's engine): gravity, then every motor's one-shot impulse
+(``motor_impulse``, all from the same state), thrusters, warm start, ``iterations`` x (joints by
+``solve_joint_jax2d``, contacts), Euler with the unclamped velocity, then clamps. ``SolverParams``
+switches select the older block joint solve (``solve_joint``, with the motor as a velocity constraint).
+
 Sequential impulses are sequential within an env, so the public entry ``solve_substep`` runs one
 thread per env (launch ``(env,)``) after ``collision.narrow_phase`` has filled the contacts.
 """
@@ -12,6 +17,17 @@ from .types import BodyModel, BodyState, Contacts, JointImpulses, JointModel, So
     cross_sv, rotate
 
 wp.set_module_options({"enable_backward": False})
+
+# Motor models (``SolverParams.motor_model``): Jax2D's one-shot tanh impulse, or a velocity constraint.
+MOTOR_JAX2D = wp.constant(0)
+MOTOR_CONSTRAINT = wp.constant(1)
+# Joint models (``SolverParams.joint_model``): Jax2D's soft point impulse with direct position
+# correction, or a Box2D-style block solve with Baumgarte bias.
+JOINT_JAX2D = wp.constant(0)
+JOINT_BLOCK = wp.constant(1)
+# Friction combination of a contact pair (``SolverParams.friction_combine``).
+FRICTION_JAX2D = wp.constant(0)  # sqrt(fa^2 + fb^2)
+FRICTION_GEOMETRIC = wp.constant(1)  # sqrt(fa * fb)
 
 
 # ------------------------------------------------------------------------------------- impulses
@@ -65,7 +81,11 @@ def solve_contact(
         kt = ima + imb + iia * rta * rta + iib * rtb * rtb
         dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
         vt = wp.dot(dv, t)
-        mu = wp.sqrt(model.friction[env, a] * model.friction[env, b])
+        fa = model.friction[env, a]
+        fb = model.friction[env, b]
+        mu = wp.sqrt(fa * fa + fb * fb)  # Jax2D: per-body coefficients (already times base_friction)
+        if params.friction_combine == FRICTION_GEOMETRIC:
+            mu = wp.sqrt(fa * fb)
         old_t = contacts.acc_t[env, k, s]
         acc_t = wp.clamp(old_t - vt / kt, -mu * acc, mu * acc)
         contacts.acc_t[env, k, s] = acc_t
@@ -84,6 +104,42 @@ def clamp_length(v: wp.vec2, max_len: float) -> wp.vec2:
 
 
 @wp.func
+def motor_impulse(
+    model: BodyModel,
+    joints: JointModel,
+    params: SolverParams,
+    motor_action: wp.array2d(dtype=float),
+    env: int,
+    j: int,
+    state: BodyState,
+) -> float:
+    """Jax2D's motor impulse of joint j [N m s] (applied +iia on a, -iib on b), from the current state.
+
+    Its size is ``base_motor_power * motor_power * dt`` times the joint's axial mass, times
+    ``tanh(decay * (w_rel - target))`` (a soft sign: the full impulse far from the target speed,
+    proportionally less within about 1/decay rad/s of it). With limits on, the impulse fades
+    linearly to 0 over the last ``motor_joint_limit`` rad before a limit when driving into it.
+    """
+    a = joints.a[env, j]
+    b = joints.b[env, j]
+    action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
+    k_ang = model.inv_inertia[env, a] + model.inv_inertia[env, b]
+    if k_ang == 0.0:
+        k_ang = 1.0  # both ends rotation-free: Jax2D's zero_to_one, the impulse then moves nothing
+    w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
+    target = action * joints.motor_speed[env, j] * params.base_motor_speed
+    direction = wp.tanh((w_rel - target) * params.motor_decay)
+    power = params.base_motor_power * joints.motor_power[env, j] * params.dt / k_ang
+    if joints.limits_on[env, j] != 0:
+        margin = params.motor_joint_limit
+        rel = state.rot[env, b] - state.rot[env, a] - joints.ref[env, j]
+        over = rel - wp.clamp(rel, joints.lower[env, j] + margin, joints.upper[env, j] - margin)
+        if over != 0.0 and wp.sign(over) == wp.sign(action):
+            power = power * wp.max(0.0, 1.0 - wp.abs(over) / margin)
+    return power * direction
+
+
+@wp.func
 def solve_joint(
     model: BodyModel,
     joints: JointModel,
@@ -94,7 +150,7 @@ def solve_joint(
     state: BodyState,
     acc: JointImpulses,
 ):
-    """One sequential-impulse pass over joint j: motor and limits, then the anchor (plus angle if welded).
+    """One block-solve pass over joint j (``JOINT_BLOCK``): motor and limits, then the anchor (plus angle if welded).
 
     A fixed joint solves anchor and angle together (3x3 effective mass), which keeps welds of very
     different bodies stable; a revolute joint solves its 2x2 anchor block. Position errors feed a
@@ -111,17 +167,18 @@ def solve_joint(
     bias_scale = params.joint_beta / params.dt
     fixed = joints.fixed[env, j] != 0
     if k_ang > 0.0 and not fixed:
-        action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
-        if joints.motor_on[env, j] != 0 and action != 0.0:
-            w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
-            target = action * joints.motor_speed[env, j] * params.base_motor_speed
-            max_imp = joints.motor_power[env, j] * params.base_motor_power * params.dt / k_ang
-            old = acc.motor[env, j]
-            new = wp.clamp(old - (w_rel - target) / k_ang, -max_imp, max_imp)
-            acc.motor[env, j] = new
-            lam = new - old
-            state.ang_vel[env, a] = state.ang_vel[env, a] - iia * lam
-            state.ang_vel[env, b] = state.ang_vel[env, b] + iib * lam
+        if params.motor_model == MOTOR_CONSTRAINT:
+            action = wp.clamp(motor_action[env, joints.channel[env, j]], -1.0, 1.0)
+            if joints.motor_on[env, j] != 0 and action != 0.0:
+                w_rel = state.ang_vel[env, b] - state.ang_vel[env, a]
+                target = action * joints.motor_speed[env, j] * params.base_motor_speed
+                max_imp = joints.motor_power[env, j] * params.base_motor_power * params.dt / k_ang
+                old = acc.motor[env, j]
+                new = wp.clamp(old - (w_rel - target) / k_ang, -max_imp, max_imp)
+                acc.motor[env, j] = new
+                lam = new - old
+                state.ang_vel[env, a] = state.ang_vel[env, a] - iia * lam
+                state.ang_vel[env, b] = state.ang_vel[env, b] + iib * lam
         if joints.limits_on[env, j] != 0:
             lo = joints.lower[env, j]
             hi = joints.upper[env, j]
@@ -177,6 +234,81 @@ def solve_joint(
                 apply_impulse(state, model, env, b, lam_p, rb)
 
 
+@wp.func
+def solve_joint_jax2d(model: BodyModel, joints: JointModel, params: SolverParams, env: int, j: int,
+                      state: BodyState, acc: JointImpulses):
+    """One pass of Jax2D's joint: a scaled point impulse, a direct position correction, then the angle.
+
+    The point impulse is ``stiffness * (dv + beta_v * gap) / (ma + mb + (ra x d)^2 Ia + (rb x d)^2 Ib)``
+    with ``d`` the direction of the anchors' relative velocity ``dv``; positions move by ``beta_p`` of
+    the anchor gap (split by inverse mass). A fixed joint then removes the relative angular velocity
+    plus ``beta_fixed`` x angle error; a revolute joint past a limit removes it plus ``beta_limit`` x
+    the excess when both have the same sign. Accumulates (without clamping) for warm starting:
+    ``acc.point`` = -Jax2D's ``acc_impulse``, ``acc.angle`` = -its ``acc_r_impulse`` (our sign convention).
+    """
+    a = joints.a[env, j]
+    b = joints.b[env, j]
+    ima = model.inv_mass[env, a]
+    imb = model.inv_mass[env, b]
+    iia = model.inv_inertia[env, a]
+    iib = model.inv_inertia[env, b]
+    if ima == 0.0 and imb == 0.0:
+        return
+    sum_m = ima + imb
+    if sum_m == 0.0:
+        sum_m = 1.0
+    sum_i = iia + iib
+    if sum_i == 0.0:
+        sum_i = 1.0
+    pa = state.pos[env, a]
+    pb = state.pos[env, b]
+    ra = rotate(wp.cos(state.rot[env, a]), wp.sin(state.rot[env, a]), joints.anchor_a[env, j])
+    rb = rotate(wp.cos(state.rot[env, b]), wp.sin(state.rot[env, b]), joints.anchor_b[env, j])
+    a_point = pa + ra
+    b_point = pb + rb
+    jp = a_point
+    if ima != 0.0:
+        jp = b_point
+        if imb != 0.0:  # mass-weighted mean of the two anchors
+            jp = (a_point / ima + b_point / imb) / (1.0 / ima + 1.0 / imb)
+    wa = state.ang_vel[env, a]
+    wb = state.ang_vel[env, b]
+    r_v = (state.vel[env, b] + cross_sv(wb, jp - pb)) - (state.vel[env, a] + cross_sv(wa, jp - pa))
+    speed = wp.length(r_v)
+    d = r_v
+    if speed != 0.0:
+        d = r_v / speed
+    gap = b_point - a_point
+    cra = cross2(ra, d)
+    crb = cross2(rb, d)
+    k = sum_m + cra * cra * iia + crb * crb * iib
+    if k == 0.0:
+        k = 1.0
+    imp = (r_v + gap * params.joint_beta_v) * (params.joint_stiffness / k)  # Jax2D's: +on a, -on b
+    a_drv = cross2(ra, imp) * iia
+    b_drv = -cross2(rb, imp) * iib
+    state.vel[env, a] = state.vel[env, a] + imp * ima
+    state.vel[env, b] = state.vel[env, b] - imp * imb
+    state.pos[env, a] = pa + gap * (ima / sum_m * params.joint_beta_p)
+    state.pos[env, b] = pb - gap * (imb / sum_m * params.joint_beta_p)
+    rel = state.rot[env, b] - state.rot[env, a] - joints.ref[env, j]
+    raw_dav = wb + b_drv - wa - a_drv
+    r_imp = float(0.0)
+    if joints.fixed[env, j] != 0:
+        r_imp = (raw_dav + rel * params.fixed_joint_beta) / sum_i
+    elif joints.limits_on[env, j] != 0:
+        excess = rel - wp.clamp(rel, joints.lower[env, j], joints.upper[env, j])
+        if excess != 0.0 and wp.sign(raw_dav) == wp.sign(excess):
+            r_imp = (raw_dav + excess * params.limit_beta) / sum_i
+    a_drv = a_drv + r_imp * iia
+    b_drv = b_drv - r_imp * iib
+    state.ang_vel[env, a] = wa + a_drv
+    state.ang_vel[env, b] = wb + b_drv
+    acc.point[env, j] = acc.point[env, j] - imp
+    if joints.fixed[env, j] != 0:
+        acc.angle[env, j] = acc.angle[env, j] - r_imp
+
+
 @wp.kernel
 def solve_substep(
     # Model:
@@ -209,6 +341,25 @@ def solve_substep(
     for i in range(nb):
         if model.active[env, i] != 0 and model.inv_mass[env, i] > 0.0:
             state.vel[env, i] = state.vel[env, i] + params.gravity * dt
+    if params.motor_model == MOTOR_JAX2D:
+        # every motor's impulse from the same pre-motor state (Jax2D computes them in parallel), then applied
+        for j in range(nj):
+            a = joints.a[env, j]
+            b = joints.b[env, j]
+            m_imp = float(0.0)
+            if joints.active[env, j] != 0 and model.active[env, a] != 0 and model.active[env, b] != 0 \
+                    and joints.motor_on[env, j] != 0 and joints.fixed[env, j] == 0 \
+                    and model.inv_mass[env, a] + model.inv_mass[env, b] > 0.0 \
+                    and motor_action[env, joints.channel[env, j]] != 0.0:
+                m_imp = motor_impulse(model, joints, params, motor_action, env, j, state)
+            joint_acc_inout.motor[env, j] = m_imp
+        for j in range(nj):
+            m_imp = joint_acc_inout.motor[env, j]
+            if m_imp != 0.0:
+                a = joints.a[env, j]
+                b = joints.b[env, j]
+                state.ang_vel[env, a] = state.ang_vel[env, a] + m_imp * model.inv_inertia[env, a]
+                state.ang_vel[env, b] = state.ang_vel[env, b] - m_imp * model.inv_inertia[env, b]
     for t in range(nt):
         if thrusters.active[env, t] != 0:
             i = thrusters.body[env, t]
@@ -270,29 +421,36 @@ def solve_substep(
             a = joints.a[env, j]
             b = joints.b[env, j]
             if joints.active[env, j] != 0 and model.active[env, a] != 0 and model.active[env, b] != 0:
-                solve_joint(model, joints, params, motor_action, env, j, state, acc)
+                if params.joint_model == JOINT_JAX2D:
+                    solve_joint_jax2d(model, joints, params, env, j, state, acc)
+                else:
+                    solve_joint(model, joints, params, motor_action, env, j, state, acc)
         for q in range(n_points):
             code = contacts.order[env, q]
             solve_contact(model, contacts, params, env, code // 2, code % 2, state)
 
-    # symplectic Euler and clamps
+    # symplectic Euler, then clamps (Jax2D's order: this substep moves with the unclamped velocity).
+    # A non-finite value is kept non-finite (clamping would turn NaN into a bound and hide a blow-up),
+    # so that the task stage sees it and ends the episode.
     for i in range(nb):
         if model.active[env, i] != 0:
             v = state.vel[env, i]
-            v = wp.vec2(
-                wp.clamp(v[0], -params.clip_velocity, params.clip_velocity),
-                wp.clamp(v[1], -params.clip_velocity, params.clip_velocity),
-            )
-            w = wp.clamp(state.ang_vel[env, i], -params.clip_angular_velocity, params.clip_angular_velocity)
+            w = state.ang_vel[env, i]
             x = state.pos[env, i] + v * dt
-            x = wp.vec2(
-                wp.clamp(x[0], -params.clip_position, params.clip_position),
-                wp.clamp(x[1], -params.clip_position, params.clip_position),
-            )
+            r = state.rot[env, i] + w * dt
+            if wp.isfinite(x[0]) and wp.isfinite(x[1]) and wp.isfinite(v[0]) and wp.isfinite(v[1]) \
+                    and wp.isfinite(w) and wp.isfinite(r):
+                cv = params.clip_velocity
+                cp = params.clip_position
+                v = wp.vec2(wp.clamp(v[0], -cv, cv), wp.clamp(v[1], -cv, cv))
+                w = wp.clamp(w, -params.clip_angular_velocity, params.clip_angular_velocity)
+                x = wp.vec2(wp.clamp(x[0], -cp, cp), wp.clamp(x[1], -cp, cp))
+            else:
+                x = wp.vec2(wp.NAN, wp.NAN)
             state.vel[env, i] = v
             state.ang_vel[env, i] = w
             state.pos[env, i] = x
-            state.rot[env, i] = state.rot[env, i] + w * dt
+            state.rot[env, i] = r
 
     # role outcomes: green (1) touching blue (2) or red (3). Like Kinetix, the first substep of a
     # step with any outcome decides it; later substeps of the same step do not change the flags.
@@ -310,4 +468,5 @@ def solve_substep(
         green_red_out[env] = gr
 
 
-__all__ = ["solve_substep"]
+__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D",
+           "solve_substep"]

@@ -113,11 +113,15 @@ def step_outputs(
     truncated_out: wp.array(dtype=wp.bool),
     reached_out: wp.array(dtype=wp.bool),
     crashed_out: wp.array(dtype=wp.bool),
+    nonfinite_out: wp.array(dtype=wp.bool),
+    nonfinite_count_inout: wp.array(dtype=wp.int32),
 ):
     """Reward, episode flags and shaping state after a step; launch (env,).
 
     +1 when green touched blue, -1 when green touched red (red wins a tie), terminating; a
-    non-finite state also terminates (reward 0); ``max_steps`` truncates. Dense shaping adds
+    non-finite state (NaN/inf in any active body's position, rotation or velocity) also terminates,
+    with reward 0, ``nonfinite_out`` set and ``nonfinite_count_inout`` (episodes so ended per row,
+    never reset) incremented; ``max_steps`` truncates. Dense shaping adds
     ``scale * (previous - current)`` green-blue distance from the second step of an episode on.
     """
     env = wp.tid()
@@ -155,6 +159,9 @@ def step_outputs(
     truncated_out[env] = truncated
     reached_out[env] = gb
     crashed_out[env] = gr
+    nonfinite_out[env] = broken != 0
+    if broken != 0:
+        nonfinite_count_inout[env] = nonfinite_count_inout[env] + 1
 
 
 __all__ = ["ACTION_CONTINUOUS", "ACTION_DISCRETE", "ACTION_MULTI_DISCRETE", "actions_to_controls", "sample_bank_rows",

@@ -113,6 +113,16 @@ class SolverParams:
     bounce_threshold: float  # [m/s] approach speed below which restitution is ignored
     base_motor_speed: float  # [rad/s]
     base_motor_power: float  # [rad/s^2] motor impulse limit per unit axial mass and second
+    motor_model: int  # solver.MOTOR_JAX2D or solver.MOTOR_CONSTRAINT
+    motor_decay: float  # [s/rad] Jax2D motor: impulse = full * tanh(decay * speed error)
+    motor_joint_limit: float  # [rad] Jax2D motor: fade-out band before a joint limit
+    friction_combine: int  # solver.FRICTION_JAX2D or solver.FRICTION_GEOMETRIC
+    joint_model: int  # solver.JOINT_JAX2D or solver.JOINT_BLOCK
+    joint_stiffness: float  # Jax2D joint: fraction of the point impulse applied per pass
+    joint_beta_v: float  # [1/s] Jax2D joint: anchor gap fed into the point impulse
+    joint_beta_p: float  # Jax2D joint: fraction of the anchor gap removed from positions per pass
+    fixed_joint_beta: float  # [1/s] Jax2D fixed joint: angle error fed into the angular impulse
+    limit_beta: float  # [1/s] Jax2D joint limit: excess angle fed into the angular impulse
     base_thruster_power: float  # [N]
     clip_position: float  # [m]
     clip_velocity: float  # [m/s]

@@ -392,3 +392,22 @@ def test_make_specs_equals_a_built_envs_specs_without_building_anything(size: st
     assert specs["reward"] == env.full_reward_spec
     assert specs["done"] == env.full_done_spec
     assert specs["observation"]["agents", "observation"].shape == (3, 1, cfg.flat_obs_dim)
+
+
+def test_nonfinite_state_ends_the_episode_and_is_reported():
+    env = make_env(3, size="s", random_levels=False)
+    env.set_levels(rest_level().expand(3).clone())
+    td = env.reset()
+    assert not td["sim_nonfinite"].any()
+    green = int(torch.nonzero(env.sim.body_role[0] == ROLE_GREEN)[0, 0])
+    env.sim.body_vel[1, green, 0] = float("nan")  # row 1 blows up
+    td.set(("agents", "action"), env.noop_action())
+    out = env.step(td)["next"]
+    assert out["sim_nonfinite"][:, 0].tolist() == [False, True, False]
+    assert out["terminated"][:, 0].tolist() == [False, True, False]
+    assert float(out["agents", "reward"][1, 0, 0]) == 0.0
+    assert torch.isfinite(out["agents", "observation"]).all()  # the observation alone looks healthy
+    assert env.nonfinite_count.tolist() == [0, 1, 0]
+    env.reset(TensorDict({"_reset": torch.tensor([[False], [True], [False]])}, batch_size=[3]))
+    td = env.step(out.set(("agents", "action"), env.noop_action()))["next"]
+    assert not td["sim_nonfinite"].any() and env.nonfinite_count.tolist() == [0, 1, 0]
