@@ -37,7 +37,7 @@ from .curriculum import level_stats
 from .losses import LossModule, PolicyOutput, PPOLoss, combine
 from .policy import OBS_KEY
 from .runtime import RunState, tensordict_to_plain
-from .worlds import describe, require_for_run
+from .worlds import describe, nonfinite_key, require_for_run
 
 
 class NonFiniteError(FloatingPointError):
@@ -210,6 +210,7 @@ class PPOModule(LightningModule):
         data = self.rt.collect()
         self.check_finite(data, ("next", *OBS_KEY), "observation")
         self.check_finite(data, ("next", "agents", "reward"), "reward")
+        self.check_world_health(data)
         return data
 
     def advantages(self, data: TensorDictBase) -> TensorDictBase:
@@ -301,6 +302,13 @@ class PPOModule(LightningModule):
             self._abort_nonfinite(name, {"rollout": data.cpu()})
 
     _check_finite = check_finite  # the earlier name
+
+    def check_world_health(self, data: TensorDictBase) -> None:
+        """Stop with ``NonFiniteError`` if the world flagged a non-finite simulator state (its ``nonfinite_key``)."""
+        key = nonfinite_key(self.env_cfg)
+        flags = None if key is None else data.get(("next", *key), None)
+        if flags is not None and bool(flags.any()):
+            self._abort_nonfinite(f"simulator state ({'/'.join(key)})", {"rollout": data.cpu()})
 
     def _abort_nonfinite(self, quantity: str, payload: Any) -> None:
         """Save the offending data and the parameters under the run's ``debug/`` folder, then stop.

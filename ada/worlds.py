@@ -105,6 +105,12 @@ def success_key(cfg: EnvConfig) -> tuple[str, ...]:
     return tuple(world_of(cfg).success_key)
 
 
+def nonfinite_key(cfg: EnvConfig) -> tuple[str, ...] | None:
+    """The world's ``[N, 1]`` bool key flagging a non-finite simulator state, if it declares one."""
+    key = world_of(cfg).nonfinite_key
+    return None if key is None else tuple(key)
+
+
 def held_out_levels(cfg: EnvConfig) -> tuple[TensorDict, list[str]]:
     """The world's hand-designed evaluation levels that fit the config: (levels ``[L]``, names)."""
     world = world_of(cfg)

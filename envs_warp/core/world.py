@@ -70,6 +70,7 @@ class World:
     env: type  # EnvBase subclass: env(cfg, num_envs=..., device=..., seed=..., [random_levels=...])
     kernel_modules: tuple[str, ...] = ()  # modules holding the world's Warp kernels (AOT compile, warm-up)
     success_key: tuple[str, ...] = ("agents", "reached_goal")  # [N, A, 1] bool: this robot succeeded
+    nonfinite_key: tuple[str, ...] | None = None  # [N, 1] bool: the simulator state went NaN/inf (training stops)
     description: str = ""
     smoke_overrides: Mapping[str, Any] = field(default_factory=dict)  # config fields for seconds-long runs (tests)
     # ---- optional capabilities (None: the world does not provide it)
@@ -205,6 +206,8 @@ def _spec_problems(world: World, specs: dict[str, Any]) -> list[str]:
             ("reward", ("agents", "reward"), 3, None), ("observation", tuple(world.success_key), 3, torch.bool),
             ("done", ("done",), 2, torch.bool), ("done", ("terminated",), 2, torch.bool),
             ("done", ("truncated",), 2, torch.bool)]
+    if world.nonfinite_key is not None:
+        need.append(("observation", tuple(world.nonfinite_key), 2, torch.bool))
     for part, key, ndim, dtype in need:
         spec = specs[part].get(key, None) if _has(specs[part], key) else None
         if spec is None:

@@ -46,6 +46,7 @@ WORLD = World(
     draw_row=draw_row,
     agent_positions=lambda env: env.pos,  # [N, 1, 2] [m] the green body
     read_levels=_read_levels,
+    nonfinite_key=("sim_nonfinite",),
     smoke_overrides={"size": "s", "bank_size": 16, "max_steps": 16},
     noop_solved=lambda cfg, levels: noop_solved(levels, cfg, device=levels.device),
 )

@@ -198,3 +198,14 @@ def test_ppo_trains_on_physics2d_with_multi_discrete_actions(tmp_path):
     assert module.model.actor.nvec == [3, 3, 3, 3, 2, 2]
     assert int(module.env_steps) == 2 * 32 * 16
     assert (tmp_path / "p2" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_a_world_flagging_nonfinite_simulator_state_stops_the_run(tmp_path, monkeypatch):
+    module = PPOModule(env=EnvConfig(world="physics2d", num_envs=2, overrides={"size": "s", "bank_size": 4}))
+    monkeypatch.chdir(tmp_path)
+    healthy = TensorDict({"next": {"sim_nonfinite": torch.zeros(2, 3, 1, dtype=torch.bool)}}, batch_size=[2, 3])
+    module.check_world_health(healthy)  # nothing flagged: no error
+    broken = healthy.clone()
+    broken["next", "sim_nonfinite"][1, 2] = True
+    with pytest.raises(NonFiniteError, match=r"non-finite simulator state \(sim_nonfinite\)"):
+        module.check_world_health(broken)
