@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 RUN := runs/lidarnav_gru
+# One torch thread per process (every target): the Warp CPU launcher and the second test worker use the other core;
+# two spinning torch threads beside them are ~10x slower on 2 cores. The README's figures are measured this way.
+export OMP_NUM_THREADS ?= 1
 
 # Main job: train PPO+GRU on random lidarnav maps (~10 min on 2 CPU cores), then evaluate on the
 # hand-designed held-out maps against random and turn-to-goal baselines; everything under $(RUN)/.

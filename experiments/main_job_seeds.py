@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +24,8 @@ CONFIG = ROOT / "experiments" / "configs" / "lidarnav_gru.yaml"
 
 def ada(*args: str) -> None:
     """Run one ``ada`` command in a fresh interpreter (as ``make run`` does), failing loudly."""
-    subprocess.run([sys.executable, "-m", "ada.cli", *args], check=True, cwd=ROOT)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}  # as `make run`
+    subprocess.run([sys.executable, "-m", "ada.cli", *args], check=True, cwd=ROOT, env=env)
 
 
 def per_map(results_json: Path) -> dict[str, float]:
