@@ -40,32 +40,45 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", default="runs/main_job", help="folder of the per-seed runs")
     parser.add_argument("--out", default="experiments/results/main_job", help="folder of the summary")
     parser.add_argument("--attempts", type=int, default=20)
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="skip training: tabulate the seeds whose runs already hold eval/results.json")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="further `ada train` overrides")
     args = parser.parse_args(argv)
     runs, out = ROOT / args.runs, ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
     agent: dict[int, dict[str, float]] = {}
     minutes: dict[int, float] = {}
+    timing = out / "wall_minutes.json"  # survives a --summarise-only pass
+    if timing.is_file():
+        minutes.update({int(k): v for k, v in json.loads(timing.read_text()).items()})
     for seed in args.seeds:
         run = runs / f"seed{seed}"
+        if args.summarise_only:
+            if (run / "eval" / "results.json").is_file():
+                agent[seed] = per_map(run / "eval" / "results.json")
+            continue
         start = time.perf_counter()
         ada("train", "--config", str(CONFIG), "--trainer.default_root_dir", str(run), "--model.seed", str(seed),
             "--trainer.enable_progress_bar", "false", *args.extra)
         ada("eval", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--attempts", str(args.attempts), "--gifs", "1")
         minutes[seed] = (time.perf_counter() - start) / 60
+        timing.write_text(json.dumps(minutes))
         agent[seed] = per_map(run / "eval" / "results.json")
         print(f"seed {seed}: {statistics.mean(agent[seed].values()):.2f} held-out success, {minutes[seed]:.1f} min",
               flush=True)
-    first = runs / f"seed{args.seeds[0]}"
+    first = runs / f"seed{min(agent)}"
     baselines = {}
     for policy in ("random", "turn_to_goal"):
+        if args.summarise_only and (first / "eval" / f"results_{policy}.json").is_file():
+            baselines[policy] = per_map(first / "eval" / f"results_{policy}.json")
+            continue
         ada("eval", "--ckpt", str(first / "checkpoints" / "last.ckpt"), "--attempts", str(args.attempts),
             "--policy", policy, "--gifs", "0")
         baselines[policy] = per_map(first / "eval" / f"results_{policy}.json")
     maps = list(next(iter(agent.values())))
     table = summarise(maps, agent, baselines, minutes, args.attempts)
     (out / "summary.md").write_text(table + "\n")
-    result = {"seeds": args.seeds, "attempts": args.attempts, "agent": agent, "baselines": baselines,
+    result = {"seeds": list(agent), "attempts": args.attempts, "agent": agent, "baselines": baselines,
               "wall_minutes": minutes, "config": str(CONFIG.relative_to(ROOT)), "extra": args.extra}
     (out / "results.json").write_text(json.dumps(result, indent=1))
     plot(maps, agent, baselines, out / "success_per_map.png")
@@ -88,7 +101,8 @@ def summarise(maps: list[str], agent: dict[int, dict[str, float]], baselines: di
                      + " | ".join(f"{v:.2f}" for v in values) + " | " + " | ".join(f"{b:.2f}" for b in base) + " |")
     lines.append("")
     lines.append(f"Success rate per map ({attempts} stochastic attempts per map and seed); seeds {seeds}; "
-                 f"wall time per seed (train + eval): " + ", ".join(f"{minutes[s]:.1f} min" for s in seeds) + ".")
+                 f"wall time per seed (train + eval): "
+                 + ", ".join(f"{minutes[s]:.1f} min" if s in minutes else "not recorded" for s in seeds) + ".")
     return "\n".join(lines)
 
 
