@@ -462,3 +462,43 @@ def generate_benchmark(preset: GeneratorPreset, n: int, seed: int, empty: Tensor
     out = torch.cat(chosen)
     empty.update(out.to(empty.device))
     return empty
+
+
+def chain_depths(levels: TensorDict) -> np.ndarray:
+    """``[N]`` length of the longest production chain leading to each goal tile (0: the goal's tiles are placed)."""
+    goal = levels["goal"].cpu().numpy().astype(np.int64)
+    rules = levels["rules"].cpu().numpy().astype(np.int64)
+    count = levels["num_rules"].cpu().numpy().reshape(-1)
+    out = np.zeros(goal.shape[0], dtype=np.int64)
+    for i in range(goal.shape[0]):
+        produced: dict[int, list[int]] = {}
+        for r in rules[i, :count[i]]:
+            two = 3 <= r[0] <= 7
+            prod = (r[5] << 4 | r[6]) if two else (r[3] << 4 | r[4])
+            produced.setdefault(int(prod), []).append(int(r[1] << 4 | r[2]))
+            if two:
+                produced[int(prod)].append(int(r[3] << 4 | r[4]))
+
+        def depth(tile: int, seen: frozenset) -> int:
+            if tile not in produced or tile in seen:
+                return 0
+            return 1 + max(depth(t, seen | {tile}) for t in produced[tile])
+
+        g = goal[i]
+        tiles = [] if g[0] in (0, 6) else [int(g[1] << 4 | g[2])]
+        if g[0] in (4, 7, 8, 9, 10):
+            tiles.append(int(g[3] << 4 | g[4]))
+        out[i] = max((depth(t, frozenset()) for t in tiles), default=0)
+    return out
+
+
+def ruleset_stats(levels: TensorDict) -> dict[str, object]:
+    """Rules, objects and chain depth per ruleset (mean and histogram) and the goal-type histogram."""
+    rules = levels["num_rules"].cpu().numpy().reshape(-1)
+    tiles = (levels["init_tiles"].cpu().numpy() != 0).any(-1).sum(-1)
+    depth = chain_depths(levels)
+    goals = levels["goal"][:, 0].cpu().numpy()
+    hist = lambda x, n: (np.bincount(x, minlength=n)[:n] / max(1, len(x))).round(4).tolist()  # noqa: E731
+    return {"count": int(len(rules)), "rules_mean": float(rules.mean()), "tiles_mean": float(tiles.mean()),
+            "depth_mean": float(depth.mean()), "rules_hist": hist(rules, 26), "tiles_hist": hist(tiles, 26),
+            "depth_hist": hist(depth, 5), "goal_hist": hist(goals.astype(np.int64), 15)}
