@@ -23,7 +23,7 @@ import warp as wp
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Categorical, Composite, Unbounded
 
-from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
+from ..core.env_base import AGENTS, WarpEnv, decode_random_tag, random_level_tag
 from . import layout as layout_kernels
 from . import step as step_kernels
 from .config import XLandConfig, obs_layout
@@ -150,19 +150,31 @@ class XLandEnv(WarpEnv):
         return levels
 
     # ------------------------------------------------------------------ WarpEnv hooks
-    def _reset_rows(self, mask: torch.Tensor) -> None:
-        if self.random_levels:
-            fresh = mask & ~self.level_pending
-            self._draw_levels(self.levels, fresh, self.rng_seed, self.rng_counter,
-                              views=getattr(self, "_gen_views", None))
+    def _launch_step(self) -> None:
+        """The step kernel over every row (actions in ``self.action``)."""
         s = self._wp
+        self.launcher.launch(
+            step_kernels.step, (),
+            inputs=[self.step_params, s["action"], s["goal_code"], s["rule_code"], s["rule_count"]],
+            outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["reward"],
+                     s["terminated"], s["truncated"], s["fired"], s["obs"]])
+
+    def _launch_reset(self, mask: torch.Tensor) -> None:
+        """Draw random levels for the masked rows without an assigned one, then the reset kernel on them."""
+        if self.random_levels:
+            self._draw_levels(self.levels, mask & ~self.level_pending, self.rng_seed, self.rng_counter,
+                              views=getattr(self, "_gen_views", None))
         self._rows.copy_(mask)
+        s = self._wp
         self.launcher.launch(
             layout_kernels.reset_rows, (),
             inputs=[self.reset_params, s["rows"], s["seed"], s["counter"], s["rng"], s["goal"], s["rules"],
                     s["num_rules"], s["init_tiles"], s["rule_hidden"]],
             outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["goal_code"],
                      s["rule_code"], s["rule_count"], s["obs"]])
+
+    def _reset_rows(self, mask: torch.Tensor) -> None:
+        self._launch_reset(mask)
         keep = ~mask
         self.terminated.logical_and_(keep)
         self.truncated.logical_and_(keep)
@@ -171,12 +183,25 @@ class XLandEnv(WarpEnv):
 
     def _advance(self, tensordict: TensorDictBase) -> None:
         self.action.copy_(tensordict.get((AGENTS, "action")).view(-1))
-        s = self._wp
-        self.launcher.launch(
-            step_kernels.step, (),
-            inputs=[self.step_params, s["action"], s["goal_code"], s["rule_code"], s["rule_count"]],
-            outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["reward"],
-                     s["terminated"], s["truncated"], s["fired"], s["obs"]])
+        self._launch_step()
+
+    def step_autoreset(self, action: torch.Tensor) -> None:
+        """Step every row with ``action`` ``[N]`` and reset finished rows in place, without TorchRL.
+
+        Afterwards ``reward``/``terminated``/``truncated`` hold the step's outcome and ``obs`` the next
+        observation (the first one of the new episode for rows that finished: gym-style auto-reset).
+        Level tags and counters advance as in a TorchRL reset; curricula (``level_source``) are not
+        consulted. For benchmarks and custom loops.
+        """
+        self.action.copy_(action)
+        self._launch_step()
+        done = self.terminated | self.truncated
+        if self.random_levels:
+            fresh = done & ~self.level_pending
+            self.level_id.copy_(torch.where(fresh, random_level_tag(self.rng_seed, self.rng_counter), self.level_id))
+        self._launch_reset(done)
+        self.rng_counter.add_(done.int())
+        self.level_pending.logical_and_(~done)
 
     def _observe(self, reset: bool) -> TensorDictBase:
         n = self.num_envs

@@ -67,10 +67,13 @@ def draw_tile(draw: ImageDraw.ImageDraw, x0: int, y0: int, px: int, tile: int, c
 
 
 def draw_grid(grid: np.ndarray, pos: Sequence[int], direction: int, pocket: int = 0, px: int = 24,
-              trail: np.ndarray | None = None) -> np.ndarray:
-    """``[H·px, W·px (+ pocket strip), 3]`` uint8 picture of a packed grid ``[H, W]`` with the agent at (y, x)."""
+              trail: np.ndarray | None = None, status: str | None = None) -> np.ndarray:
+    """``[H·px (+ status strip), W·px, 3]`` uint8 picture of a packed grid ``[H, W]`` with the agent at (y, x).
+
+    The strip below the grid (drawn when ``status`` is given) shows the text and the pocket's tile.
+    """
     h, w = grid.shape
-    strip = px if pocket else 0
+    strip = px if status is not None else 0
     image = Image.new("RGB", (w * px, h * px + strip), (30, 30, 30))
     draw = ImageDraw.Draw(image)
     for y in range(h):
@@ -85,17 +88,20 @@ def draw_grid(grid: np.ndarray, pos: Sequence[int], direction: int, pocket: int 
     angle = (-math.pi / 2, 0.0, math.pi / 2, math.pi)[int(direction) % 4]  # up, right, down, left in image coords
     tri = [(cx + px * 0.4 * math.cos(angle + a), cy + px * 0.4 * math.sin(angle + a)) for a in (0.0, 2.4, -2.4)]
     draw.polygon(tri, fill=(255, 60, 60), outline=(255, 255, 255))
-    if pocket:
-        draw.text((4, h * px + px * 0.25), "pocket:", fill=(220, 220, 220))
-        draw_tile(draw, min(w * px - px, 3 * px), h * px, px, pocket >> 4, pocket & 15)
+    if status is not None:
+        draw.text((4, h * px + px * 0.25), status, fill=(220, 220, 220))
+        if pocket:
+            draw_tile(draw, w * px - px, h * px, px, pocket >> 4, pocket & 15)
     return np.asarray(image)
 
 
 def draw_row(env, row: int, trails: list | None = None, px: int = 24) -> np.ndarray:
     """The World's renderer: row ``row`` of an :class:`XLandEnv` as ``[H, W, 3]`` uint8 (trail in cell units)."""
     trail = None if not trails else np.asarray(trails[0])
+    t = int(env.step_count[row])
+    status = f"t={t}/{env.cfg.max_steps}" + (" reward" if bool(env.terminated[row]) else "") + "  pocket:"
     return draw_grid(env.grid[row].cpu().numpy(), env.pos[row].tolist(), int(env.direction[row]),
-                     int(env.pocket[row]), px=px, trail=trail)
+                     int(env.pocket[row]), px=px, trail=trail, status=status)
 
 
 def render_rollout(env, policy: Callable[[torch.Tensor], torch.Tensor] | None, path: str | Path, row: int = 0,
