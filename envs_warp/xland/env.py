@@ -28,12 +28,11 @@ from . import layout as layout_kernels
 from . import step as step_kernels
 from .config import XLandConfig, obs_layout
 from .constants import NUM_ACTIONS
-from .generator import RulesetGenerator
+from .generator import RulesetBank, RulesetGenerator
 from .observations import ObsLayout
-from .rulesets import bank_index, level_schema, load_rulesets
+from .rulesets import level_schema, load_rulesets
 
 LAYOUT_CODES = {"R1": 1, "R2": 2, "R4": 4, "R6": 6, "R9": 9}
-HIDDEN_SALT = 0x68E31DA4
 
 
 def obs_struct(cfg: XLandConfig) -> ObsLayout:
@@ -58,9 +57,10 @@ class XLandEnv(WarpEnv):
         self.random_levels = random_levels
         self.rules_cap, self.tiles_cap = self.cfg.capacities()
         preset = self.cfg.generator_preset
-        self.generator = None if preset is None else RulesetGenerator(preset, self.rules_cap, self.device,
-                                                                      self.cfg.hidden_rule_prob)
-        self.bank = None if preset is not None else load_rulesets(self.cfg.benchmark, self.cfg, self.device)
+        if preset is not None:
+            self.draw = RulesetGenerator(preset, self.rules_cap, self.device, self.cfg.hidden_rule_prob)
+        else:
+            self.draw = RulesetBank(load_rulesets(self.cfg.benchmark, self.cfg), self.device, self.cfg.hidden_rule_prob)
         self._alloc_state()
         specs = self.make_specs(self.cfg, num_envs, self.device)
         self.observation_spec, self.action_spec = specs["observation"], specs["action"]
@@ -98,9 +98,7 @@ class XLandEnv(WarpEnv):
             reward=r(self.reward), terminated=r(self.terminated, wp.bool), truncated=r(self.truncated, wp.bool),
             action=r(self.action),
         )
-        if self.generator is not None:
-            self._gen_views = self.generator.row_views(self.generator.launcher_for(n), self.levels, self.rng_seed,
-                                                       self.rng_counter)
+        self._level_views = self.draw.row_views(self.draw.launcher_for(n), self.levels, self.rng_seed, self.rng_counter)
         self.reset_params = layout_kernels.ResetParams()
         self.reset_params.layout = LAYOUT_CODES[self.cfg.layout]
         self.reset_params.obs = obs_struct(self.cfg)
@@ -128,18 +126,7 @@ class XLandEnv(WarpEnv):
     def _draw_levels(self, levels: TensorDict, mask: torch.Tensor, seed: torch.Tensor, counter: torch.Tensor,
                      views: dict | None = None) -> None:
         """Overwrite the masked rows of ``levels`` with the random rulesets of (seed, counter)."""
-        if self.generator is not None:
-            self.generator.generate_into(levels, mask, seed, counter, views=views)
-            return
-        pick = self.bank[bank_index(seed, counter, self.bank.batch_size[0])]  # [B]
-        if self.cfg.hidden_rule_prob > 0:
-            slot = torch.arange(self.rules_cap, device=self.device)
-            u = bank_index(seed[:, None] ^ HIDDEN_SALT, counter[:, None].long() * self.rules_cap + slot, 1 << 24)
-            used = slot[None] < pick["num_rules"][:, None]
-            pick["rule_hidden"] = ((u.float() < self.cfg.hidden_rule_prob * (1 << 24)) & used).to(torch.uint8)
-        for key, target in levels.items():
-            value = pick.get(key)
-            target.copy_(torch.where(mask.view(-1, *([1] * (target.dim() - 1))), value, target))
+        self.draw.generate_into(levels, mask, seed, counter, views=views)
 
     def random_levels_from_tags(self, tags: torch.Tensor) -> TensorDict:
         """The random levels ``[k]`` that resets drew under negative ``tags`` ``[k]``."""
@@ -163,7 +150,7 @@ class XLandEnv(WarpEnv):
         """Draw random levels for the masked rows without an assigned one, then the reset kernel on them."""
         if self.random_levels:
             self._draw_levels(self.levels, mask & ~self.level_pending, self.rng_seed, self.rng_counter,
-                              views=getattr(self, "_gen_views", None))
+                              views=self._level_views)
         self._rows.copy_(mask)
         s = self._wp
         self.launcher.launch(

@@ -339,6 +339,38 @@ def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=w
                 rule_hidden[env, r] = wp.uint8(1)
 
 
+@wp.kernel
+def draw_from_bank(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
+                   counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32),
+                   # Bank in (shared by every row):
+                   bank_goal: wp.array2d(dtype=wp.uint8), bank_rules: wp.array3d(dtype=wp.uint8),
+                   bank_num: wp.array(dtype=wp.int32), bank_tiles: wp.array3d(dtype=wp.uint8),
+                   # Levels out:
+                   goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+                   init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8)):
+    """Copy the bank entry (seed, counter) draws uniformly into every row set in ``draw`` (hidden flags drawn too)."""
+    env = wp.tid()
+    if not draw[env]:
+        return
+    rng[env] = wp.rand_init(seed[env], counter[env])
+    k = rand_int(rng, env, 0, bank_goal.shape[0])
+    for c in range(5):
+        goal[env, c] = bank_goal[k, c]
+    for r in range(rules.shape[1]):
+        rule_hidden[env, r] = wp.uint8(0)
+        for c in range(7):
+            rules[env, r, c] = bank_rules[k, r, c]
+    for t in range(init_tiles.shape[1]):
+        init_tiles[env, t, 0] = bank_tiles[k, t, 0]
+        init_tiles[env, t, 1] = bank_tiles[k, t, 1]
+    num_rules[env] = bank_num[k]
+    if p.hidden_prob > 0.0:
+        rng[env] = wp.rand_init(seed[env] ^ HIDDEN_SALT, counter[env])
+        for r in range(bank_num[k]):
+            if rand_unit(rng, env) < p.hidden_prob:
+                rule_hidden[env, r] = wp.uint8(1)
+
+
 # ---------------------------------------------------------------------- host side
 def gen_params(preset: GeneratorPreset, hidden_prob: float = 0.0) -> GenParams:
     """Kernel struct of a preset."""
@@ -354,22 +386,17 @@ def gen_params(preset: GeneratorPreset, hidden_prob: float = 0.0) -> GenParams:
     return p
 
 
-class RulesetGenerator:
-    """Draws rulesets of one preset on the device into level records of a given capacity."""
+class LevelDraw:
+    """Draws random levels on the device into rows of a level batch, named by (seed, counter) per row."""
 
-    def __init__(self, preset: GeneratorPreset, rules_cap: int, device: torch.device | str = "cpu",
-                 hidden_prob: float = 0.0) -> None:
+    def __init__(self, rules_cap: int, device: torch.device | str = "cpu", hidden_prob: float = 0.0) -> None:
         init_warp()
-        need_rules, _ = preset.capacity()
-        if rules_cap < need_rules:
-            raise ValueError(f"rule capacity {rules_cap} < {need_rules} that preset {preset} needs")
-        self.preset = preset
         self.rules_cap = rules_cap
         self.device = torch.device(device)
         self.wp_device = warp_device(self.device)
-        self.params = gen_params(preset, hidden_prob)
-        self.work_cols = 3 * (2 + 2 * rules_cap)  # used tiles, then two chain stacks
+        self.work_cols = 3 * (2 + 2 * rules_cap)  # generator scratch: used tiles, then two chain stacks
         self._scratch: dict[int, tuple] = {}
+        self.hidden_prob = hidden_prob
 
     def _buffers(self, n: int) -> tuple:
         """Launcher, scratch tensors and their row views for batches of ``n`` (kept for the last size)."""
@@ -382,21 +409,9 @@ class RulesetGenerator:
             self._scratch = {n: (launcher, (rng, work, draw), views)}
         return self._scratch[n]
 
-    def generate_into(self, levels: TensorDict, mask: torch.Tensor, seed: torch.Tensor, counter: torch.Tensor,
-                      views: dict | None = None) -> None:
-        """Overwrite the rows of ``levels`` ``[B]`` set in ``mask`` with the rulesets of (seed, counter) ``[B]``.
-
-        ``views``: Warp row views of ``levels``' fields, ``seed`` and ``counter`` made once by the caller
-        (an env's long-lived record); made here otherwise.
-        """
-        n = levels.batch_size[0]
-        launcher, (_, _, draw), (rng_v, work_v, draw_v) = self._buffers(n)
-        draw.copy_(mask)
-        if views is None:
-            views = self.row_views(launcher, levels, seed, counter)
-        launcher.launch(generate, (), inputs=[self.params, draw_v, views["seed"], views["counter"], rng_v, work_v],
-                        outputs=[views["goal"], views["rules"], views["num_rules"], views["init_tiles"],
-                                 views["rule_hidden"]])
+    def launcher_for(self, n: int) -> RowLauncher:
+        """The launcher used for batches of ``n``."""
+        return self._buffers(n)[0]
 
     def row_views(self, launcher: RowLauncher, levels: TensorDict, seed: torch.Tensor, counter: torch.Tensor) -> dict:
         """Warp row views of a level batch, seeds and counters (for :meth:`generate_into`)."""
@@ -404,19 +419,68 @@ class RulesetGenerator:
         out["seed"], out["counter"] = launcher.rows(seed), launcher.rows(counter)
         return out
 
-    def launcher_for(self, n: int) -> RowLauncher:
-        """The launcher this generator uses for batches of ``n``."""
-        return self._buffers(n)[0]
+    def generate_into(self, levels: TensorDict, mask: torch.Tensor, seed: torch.Tensor, counter: torch.Tensor,
+                      views: dict | None = None) -> None:
+        """Overwrite the rows of ``levels`` ``[B]`` set in ``mask`` with the levels of (seed, counter) ``[B]``.
 
-    def generate(self, schema_empty: TensorDict, seed: int, counters: torch.Tensor | None = None) -> TensorDict:
-        """Fill ``schema_empty`` ``[n]`` with rulesets of (``mix(seed)``, counter ``0..n-1`` or ``counters``)."""
-        n = schema_empty.batch_size[0]
+        ``views``: Warp row views of ``levels``' fields, ``seed`` and ``counter`` made once by the caller
+        (an env's long-lived record, :meth:`row_views`); made here otherwise.
+        """
+        n = levels.batch_size[0]
+        launcher, (_, _, draw), scratch = self._buffers(n)
+        draw.copy_(mask)
+        if views is None:
+            views = self.row_views(launcher, levels, seed, counter)
+        self._launch(launcher, scratch, views)
+
+    def _launch(self, launcher: RowLauncher, scratch: tuple, views: dict) -> None:
+        raise NotImplementedError
+
+    def generate(self, empty: TensorDict, seed: int, counters: torch.Tensor | None = None) -> TensorDict:
+        """Fill ``empty`` ``[n]`` with the levels of (``mix(seed)``, counter ``0..n-1`` or ``counters``)."""
+        n = empty.batch_size[0]
         seeds = mix_seeds(seed, 1, self.device).expand(n).contiguous()
         if counters is None:
             counters = torch.arange(n, dtype=torch.int32, device=self.device)
         mask = torch.ones(n, dtype=torch.bool, device=self.device)
-        self.generate_into(schema_empty, mask, seeds, counters.to(self.device, torch.int32).contiguous())
-        return schema_empty
+        self.generate_into(empty, mask, seeds, counters.to(self.device, torch.int32).contiguous())
+        return empty
+
+
+class RulesetGenerator(LevelDraw):
+    """Draws rulesets of one preset with the generator kernel."""
+
+    def __init__(self, preset: GeneratorPreset, rules_cap: int, device: torch.device | str = "cpu",
+                 hidden_prob: float = 0.0) -> None:
+        need_rules, _ = preset.capacity()
+        if rules_cap < need_rules:
+            raise ValueError(f"rule capacity {rules_cap} < {need_rules} that preset {preset} needs")
+        super().__init__(rules_cap, device, hidden_prob)
+        self.preset = preset
+        self.params = gen_params(preset, hidden_prob)
+
+    def _launch(self, launcher: RowLauncher, scratch: tuple, views: dict) -> None:
+        rng_v, work_v, draw_v = scratch
+        launcher.launch(generate, (), inputs=[self.params, draw_v, views["seed"], views["counter"], rng_v, work_v],
+                        outputs=[views["goal"], views["rules"], views["num_rules"], views["init_tiles"],
+                                 views["rule_hidden"]])
+
+
+class RulesetBank(LevelDraw):
+    """Draws rulesets uniformly from a bank of level records ``[B]`` (a ruleset file) held on the device."""
+
+    def __init__(self, bank: TensorDict, device: torch.device | str = "cpu", hidden_prob: float = 0.0) -> None:
+        super().__init__(bank["rules"].shape[1], device, hidden_prob)
+        self.bank = bank.to(self.device).apply(lambda t: t.contiguous())
+        self.params = gen_params(GeneratorPreset(), hidden_prob)
+        self._bank_views = [wp.from_torch(self.bank[k]) for k in ("goal", "rules", "num_rules", "init_tiles")]
+
+    def _launch(self, launcher: RowLauncher, scratch: tuple, views: dict) -> None:
+        rng_v, _, draw_v = scratch
+        launcher.launch(draw_from_bank, (), inputs=[self.params, draw_v, views["seed"], views["counter"], rng_v,
+                                                    *self._bank_views],
+                        outputs=[views["goal"], views["rules"], views["num_rules"], views["init_tiles"],
+                                 views["rule_hidden"]])
 
 
 def ruleset_keys(levels: TensorDict) -> np.ndarray:

@@ -175,14 +175,3 @@ def read_levels(cfg: XLandConfig, path: str) -> tuple[TensorDict, list[str]]:
     """The World's ``read_levels``: a ruleset file as levels plus names (``<stem>_<index>``)."""
     levels = load_rulesets(path, cfg)
     return levels, [f"{Path(path).stem}_{i}" for i in range(levels.batch_size[0])]
-
-
-# ---------------------------------------------------------------------- banks
-def bank_index(seed: torch.Tensor, counter: torch.Tensor, size: int) -> torch.Tensor:
-    """Which bank entry (seed, counter) draws: a 32-bit integer hash, uniform over ``[0, size)`` ``[k]`` int64."""
-    mask = 0xFFFFFFFF
-    z = (seed.long() * 0x9E3779B1 + counter.long() * 0x85EBCA77 + 0x165667B1) & mask
-    z = ((z ^ (z >> 15)) * 0x2C1B3C6D) & mask
-    z = ((z ^ (z >> 12)) * 0x297A2D39) & mask
-    z = z ^ (z >> 15)
-    return z % size
