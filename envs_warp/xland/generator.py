@@ -133,6 +133,88 @@ def add_init(init_tiles: wp.array3d(dtype=wp.uint8), env: int, n: int, tile: int
     return n + 1
 
 
+@wp.func
+def rule_type(ri: int) -> int:
+    """Rule id of upstream's list position: hold, near, near up/down/left/right, tile near, tile up/down/left/right."""
+    rid = int(1)
+    if ri == 1:
+        rid = 2
+    elif ri == 2:
+        rid = 8
+    elif ri == 3:
+        rid = 10
+    elif ri == 4:
+        rid = 11
+    elif ri == 5:
+        rid = 9
+    elif ri == 6:
+        rid = 3
+    elif ri == 7:
+        rid = 4
+    elif ri == 8:
+        rid = 6
+    elif ri == 9:
+        rid = 7
+    elif ri == 10:
+        rid = 5
+    return rid
+
+
+@wp.func
+def goal_type(gi: int) -> int:
+    """Goal id of upstream's list position: hold, near, near up/down/left/right, tile near, tile up/down/left/right."""
+    gid = int(1)
+    if gi == 1:
+        gid = 3
+    elif gi == 2:
+        gid = 11
+    elif gi == 3:
+        gid = 13
+    elif gi == 4:
+        gid = 14
+    elif gi == 5:
+        gid = 12
+    elif gi == 6:
+        gid = 4
+    elif gi == 7:
+        gid = 7
+    elif gi == 8:
+        gid = 9
+    elif gi == 9:
+        gid = 10
+    elif gi == 10:
+        gid = 8
+    return gid
+
+
+@wp.func
+def draw_rule(rng: wp.array(dtype=wp.uint32), env: int, work: wp.array2d(dtype=wp.int32), n_used: int) -> wp.vec3i:
+    """Upstream's ``sample_rule``: a uniform rule type and input tiles avoiding the used ones; (id, a, b)."""
+    rid = rule_type(rand_int(rng, env, 0, 11))
+    ta = int(0)
+    tb = int(0)
+    if rid == 3 or (rid >= 4 and rid <= 7):
+        ta = draw_tile(rng, env, KIND_LHS, work, n_used)
+        tb = draw_tile(rng, env, KIND_HOLD, work, n_used)
+    else:
+        ta = draw_tile(rng, env, KIND_HOLD, work, n_used)
+    return wp.vec3i(rid, ta, tb)
+
+
+@wp.func
+def put_rule(rules: wp.array3d(dtype=wp.uint8), env: int, slot: int, rule: wp.vec3i, product: int):
+    """Write rule ``(id, a, b)`` producing ``product`` into slot ``slot`` (dropped beyond capacity)."""
+    if slot >= rules.shape[1]:
+        return
+    rules[env, slot, 0] = wp.uint8(rule[0])
+    put_pair(rules, env, slot, 1, rule[1])
+    if rule[2] != 0:
+        put_pair(rules, env, slot, 3, rule[2])
+        put_pair(rules, env, slot, 5, product)
+    else:
+        put_pair(rules, env, slot, 3, product)
+
+
 @wp.kernel
 def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
              counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32), work: wp.array2d(dtype=wp.int32),
@@ -159,35 +241,15 @@ def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=w
         init_tiles[env, t, 1] = wp.uint8(0)
     rng[env] = wp.rand_init(seed[env], counter[env])
     # ---- goal
-    gi = rand_int(rng, env, 0, 11)
-    gid = int(1)
+    gid = goal_type(rand_int(rng, env, 0, 11))
     a = int(0)
     b = int(0)
-    if gi == 0:
+    if gid == 1:
         a = draw_tile(rng, env, KIND_HOLD, work, 0)
-    elif gi <= 5:
-        gid = 3  # agent_near, then its up, down, left, right variants (upstream's list order)
-        if gi == 2:
-            gid = 11
-        elif gi == 3:
-            gid = 13
-        elif gi == 4:
-            gid = 14
-        elif gi == 5:
-            gid = 12
-        a = draw_tile(rng, env, KIND_LHS, work, 0)
     else:
-        gid = 4  # tile_near, then up, down, left, right
-        if gi == 7:
-            gid = 7
-        elif gi == 8:
-            gid = 9
-        elif gi == 9:
-            gid = 10
-        elif gi == 10:
-            gid = 8
         a = draw_tile(rng, env, KIND_LHS, work, 0)
-        b = draw_tile(rng, env, KIND_HOLD, work, 0)
+        if gid == 4 or (gid >= 7 and gid <= 10):
+            b = draw_tile(rng, env, KIND_HOLD, work, 0)
     goal[env, 0] = wp.uint8(gid)
     goal[env, 1] = wp.uint8(a >> 4)
     goal[env, 2] = wp.uint8(a & 15)
@@ -226,43 +288,10 @@ def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=w
             if pruned:
                 n_tiles = add_init(init_tiles, env, n_tiles, prod)
             else:
-                ri = rand_int(rng, env, 0, 11)
-                rid = int(0)
-                ta = int(0)
-                tb = int(0)
-                if ri <= 5:
-                    rid = 1  # agent_hold, agent_near, then its up, down, left, right variants
-                    if ri == 1:
-                        rid = 2
-                    elif ri == 2:
-                        rid = 8
-                    elif ri == 3:
-                        rid = 10
-                    elif ri == 4:
-                        rid = 11
-                    elif ri == 5:
-                        rid = 9
-                    ta = draw_tile(rng, env, KIND_HOLD, work, n_used)
-                else:
-                    rid = 3  # tile_near, then up, down, left, right
-                    if ri == 7:
-                        rid = 4
-                    elif ri == 8:
-                        rid = 6
-                    elif ri == 9:
-                        rid = 7
-                    elif ri == 10:
-                        rid = 5
-                    ta = draw_tile(rng, env, KIND_LHS, work, n_used)
-                    tb = draw_tile(rng, env, KIND_HOLD, work, n_used)
-                if n_rules < cap_r:
-                    rules[env, n_rules, 0] = wp.uint8(rid)
-                    put_pair(rules, env, n_rules, 1, ta)
-                    if tb != 0:
-                        put_pair(rules, env, n_rules, 3, tb)
-                        put_pair(rules, env, n_rules, 5, prod)
-                    else:
-                        put_pair(rules, env, n_rules, 3, prod)
+                rule = draw_rule(rng, env, work, n_used)
+                put_rule(rules, env, n_rules, rule, prod)
+                ta = rule[1]
+                tb = rule[2]
                 n_rules += 1
                 work[env, n_used] = ta
                 n_used += 1
@@ -289,43 +318,10 @@ def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=w
         n_distract = rand_int(rng, env, 0, p.num_distractor_rules + 1)
     for k in range(n_distract):
         prod = draw_tile(rng, env, KIND_PROD, work, n_used)
-        ri = rand_int(rng, env, 0, 11)
-        rid = int(0)
-        ta = int(0)
-        tb = int(0)
-        if ri <= 5:
-            rid = 1
-            if ri == 1:
-                rid = 2
-            elif ri == 2:
-                rid = 8
-            elif ri == 3:
-                rid = 10
-            elif ri == 4:
-                rid = 11
-            elif ri == 5:
-                rid = 9
-            ta = draw_tile(rng, env, KIND_HOLD, work, 0)
-        else:
-            rid = 3
-            if ri == 7:
-                rid = 4
-            elif ri == 8:
-                rid = 6
-            elif ri == 9:
-                rid = 7
-            elif ri == 10:
-                rid = 5
-            ta = draw_tile(rng, env, KIND_LHS, work, 0)
-            tb = draw_tile(rng, env, KIND_HOLD, work, 0)
-        if n_rules < cap_r:
-            rules[env, n_rules, 0] = wp.uint8(rid)
-            put_pair(rules, env, n_rules, 1, ta)
-            if tb != 0:
-                put_pair(rules, env, n_rules, 3, tb)
-                put_pair(rules, env, n_rules, 5, prod)
-            else:
-                put_pair(rules, env, n_rules, 3, prod)
+        rule = draw_rule(rng, env, work, 0)  # distractor inputs may reuse chain tiles (dead ends)
+        put_rule(rules, env, n_rules, rule, prod)
+        ta = rule[1]
+        tb = rule[2]
         n_rules += 1
         n_tiles = add_init(init_tiles, env, n_tiles, ta)
         if tb != 0:

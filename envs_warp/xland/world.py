@@ -23,6 +23,23 @@ def _random_levels(cfg: XLandConfig, n: int, seed: int, device: torch.device | s
     return levels
 
 
+HELD_OUT_SEED = 0x5EED_0E7A  # a seed no env row uses by default (rows use mix_seeds of the run's seed)
+HELD_OUT_COUNT = 20
+
+
+def _held_out_levels(cfg: XLandConfig) -> tuple[TensorDict, list[str]]:
+    """A fixed evaluation set of ``HELD_OUT_COUNT`` rulesets of the config's distribution, named by goal type.
+
+    Drawn from a reserved seed (not disjoint from training draws by construction: the task space is vast).
+    """
+    from .constants import GOAL_NAMES
+
+    levels = _random_levels(cfg, HELD_OUT_COUNT, HELD_OUT_SEED, "cpu")
+    names = [f"{i:02d}_{GOAL_NAMES[int(g)]}_{int(r)}rules" for i, (g, r) in
+             enumerate(zip(levels["goal"][:, 0], levels["num_rules"]))]
+    return levels, names
+
+
 WORLD = World(
     name="xland",
     config=XLandConfig,
@@ -31,6 +48,7 @@ WORLD = World(
     description="XLand-MiniGrid's rules-and-goals task space (grid rooms, hidden production rules, 15 goal types)",
     smoke_overrides={"max_steps": 24},
     random_levels=_random_levels,
+    held_out_levels=_held_out_levels,
     read_levels=read_levels,
     draw_row=draw_row,
     agent_positions=lambda env: env.agent_xy(),
