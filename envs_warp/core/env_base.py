@@ -247,6 +247,12 @@ class WarpEnv(EnvBase):
         return {"observation": observation, "action": env.action_spec.clone(), "reward": env.reward_spec.clone(),
                 "done": env.done_spec.clone()}
 
+    def _make_specs(self) -> None:
+        """Install ``make_specs(self.cfg, num_envs, device)`` as this env's specs (worlds call it once at build)."""
+        specs = self.make_specs(self.cfg, self.num_envs, self.device)
+        self.observation_spec, self.action_spec = specs["observation"], specs["action"]
+        self.reward_spec, self.done_spec = specs["reward"], specs["done"]
+
     @abstractmethod
     def _reset_rows(self, mask: torch.Tensor) -> None:
         """Reset the rows where ``mask`` (``[N]`` bool) is set to the start of their level."""

@@ -150,13 +150,6 @@ class LidarNavEnv(WarpEnv):
             "done": Composite(done=done(), terminated=done(), truncated=done(), shape=(n,), device=dev),
         }
 
-    def _make_specs(self) -> None:
-        specs = self.make_specs(self.cfg, self.num_envs, self.device)
-        self.observation_spec = specs["observation"]
-        self.action_spec = specs["action"]
-        self.reward_spec = specs["reward"]
-        self.done_spec = specs["done"]
-
     # ------------------------------------------------------------------ world API
     def _reset_rows(self, mask: torch.Tensor) -> None:
         if self.random_levels:

@@ -203,13 +203,6 @@ class Physics2DEnv(WarpEnv):
             o_thruster_mask=r(o["thruster_mask"], wp.bool),
         )
 
-    def _make_specs(self) -> None:
-        specs = self.make_specs(self.cfg, self.num_envs, self.device)
-        self.observation_spec = specs["observation"]
-        self.action_spec = specs["action"]
-        self.reward_spec = specs["reward"]
-        self.done_spec = specs["done"]
-
     @classmethod
     def make_specs(cls, cfg: Physics2DEnvConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
         """observation/action/reward/done specs with batch [num_envs] for ``cfg``, without building an env.
