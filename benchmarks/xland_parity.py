@@ -90,7 +90,6 @@ def run_ours(env, segments: int, steps: int, lock: float, seed: int) -> tuple[di
     for _ in range(segments):
         if lock > 0:
             lock_doors(env, lock, gen)
-            env._observe(reset=True)
         starts.append(export_state(env))
         act = torch.randint(0, 6, (steps, env.num_envs), generator=gen)
         seg = {k: [] for k in (*FIELDS, "fired")}
@@ -109,8 +108,7 @@ def run_ours(env, segments: int, steps: int, lock: float, seed: int) -> tuple[di
             done_any |= td["done"].view(-1)
         outs.append({k: np.stack(val) for k, val in seg.items()})
         actions.append(act.numpy())
-        env.reset(env.reset_keys_td(done_any) if hasattr(env, "reset_keys_td") else
-                  env.full_done_spec.zero().set("_reset", done_any.view(-1, 1)))
+        env.reset(env.full_done_spec.zero().set("_reset", done_any.view(-1, 1)))  # finished rows only
     start = {k: np.concatenate([s[k] for s in starts]) for k in starts[0]}
     out = {k: np.concatenate([o[k] for o in outs], axis=1) for k in outs[0]}
     start["actions"] = np.concatenate(actions, axis=1)

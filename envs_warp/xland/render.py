@@ -124,3 +124,30 @@ def render_rollout(env, policy: Callable[[torch.Tensor], torch.Tensor] | None, p
     if Path(path).suffix == ".png":
         return save_png(frames[0], path)
     return save_video(frames, path, fps=fps)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """``python -m envs_warp.xland.render --out roll.gif``: a random-action rollout of one random level."""
+    import argparse
+
+    from .config import XLandConfig
+    from .env import XLandEnv
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--layout", default="R4")
+    parser.add_argument("--size", type=int, default=13)
+    parser.add_argument("--benchmark", default="small", help="preset or ruleset file")
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--px", type=int, default=24)
+    parser.add_argument("--out", default="xland_rollout.gif", help=".gif (rollout) or .png (first frame)")
+    args = parser.parse_args(argv)
+    env = XLandEnv(XLandConfig(layout=args.layout, height=args.size, width=args.size, benchmark=args.benchmark),
+                   num_envs=1, seed=args.seed)
+    path = render_rollout(env, None, args.out, steps=args.steps, px=args.px)
+    print(f"wrote {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

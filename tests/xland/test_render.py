@@ -33,3 +33,11 @@ def test_rollout_gif_has_one_frame_per_step(tmp_path):
         assert gif.n_frames == 7
     png = render_rollout(env, None, tmp_path / "first.png", px=12)
     assert np.asarray(Image.open(png)).shape[:2] == (10 * 12, 9 * 12)
+
+
+def test_command_line_rollout(tmp_path):
+    from envs_warp.xland.render import main
+
+    path = main(["--layout", "R9", "--size", "16", "--steps", "3", "--px", "8", "--out", str(tmp_path / "r9.gif")])
+    with Image.open(path) as gif:
+        assert gif.n_frames == 4 and gif.size == (16 * 8, 17 * 8)
