@@ -70,6 +70,7 @@ class World:
     env: type  # EnvBase subclass: env(cfg, num_envs=..., device=..., seed=..., [random_levels=...])
     kernel_modules: tuple[str, ...] = ()  # modules holding the world's Warp kernels (AOT compile, warm-up)
     success_key: tuple[str, ...] = ("agents", "reached_goal")  # [N, A, 1] bool: this robot succeeded
+    restart_redraws_start: bool = False  # a trial restart re-draws start poses/placement (xland) instead of replaying it
     nonfinite_key: tuple[str, ...] | None = None  # [N, 1] bool: the simulator state went NaN/inf (training stops)
     description: str = ""
     smoke_overrides: Mapping[str, Any] = field(default_factory=dict)  # config fields for seconds-long runs (tests)

@@ -41,6 +41,7 @@ def _held_out_levels(cfg: XLandConfig) -> tuple[TensorDict, list[str]]:
 
 
 WORLD = World(
+    restart_redraws_start=True,  # as XLand-MiniGrid: a trial keeps the ruleset, re-places objects and agent
     name="xland",
     config=XLandConfig,
     env=XLandEnv,
