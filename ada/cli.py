@@ -120,7 +120,11 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--gifs", type=int, default=-1, help="levels to draw as GIF (-1: all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--trials", type=int, default=None,
+                        help="evaluate by trial index: each attempt is one episode of this many trials of the level; "
+                             "writes score_by_trial.csv/.json/.png (score: a trial's return) instead of results.*")
     args = parser.parse_args(argv)
+    check_trials(args.trials)
     module = load_module(args.ckpt)
     choices = policy_choices(module.env_cfg)
     if args.policy not in choices:
@@ -132,6 +136,8 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
         levels, names = read_level_file(module.env_cfg, args.levels)
     ckpt = Path(args.ckpt).resolve()
     out = Path(args.out) if args.out else (ckpt.parent if ckpt.suffix == ".safetensors" else ckpt.parent.parent) / "eval"
+    if args.trials is not None:
+        return evaluate_by_trial(module, levels, args, out)
     policy = None
     if args.policy != "agent":
         probe = with_memory(build_env(module.env_cfg, args.device, 0, num_envs=levels.batch_size[0] * args.attempts),
@@ -156,6 +162,37 @@ def evaluate_main(argv: list[str] | None = None) -> list[dict]:
         level_gif(module, levels[i : i + 1], out / "gifs" / f"{stem}_{names[i]}.gif", policy=gif_policy,
                   deterministic=args.deterministic)
     print(f"wrote {out}/{stem}.json, .csv and {count} GIFs")
+    return rows
+
+
+def check_trials(trials: int | None) -> None:
+    """``--trials`` must be a count of trials, at least 1 (``None``: not evaluating by trial index)."""
+    if trials is not None and trials < 1:
+        raise ConfigError(f"--trials must be an integer >= 1 (trials per episode), got {trials}")
+
+
+def evaluate_by_trial(module, levels, args: argparse.Namespace, out: Path) -> list[dict]:
+    """``ada eval --trials K``: score and success per trial index over the levels; table, CSV/JSON and a plot."""
+    from .evaluate import write_table
+    from .trial_eval import outcomes_by_trial, plot_score_by_trial, summarise_by_trial, trial_config, trial_table
+    from .worlds import build_env, scripted_policy, with_memory
+
+    policy = None
+    if args.policy != "agent":
+        cfg = trial_config(module.env_cfg, args.trials)
+        probe = with_memory(build_env(cfg, args.device, 0, num_envs=levels.batch_size[0] * args.attempts),
+                            module.model.carried_memory_shape())
+        policy = scripted_policy(args.policy, probe, cfg)
+    outcome = outcomes_by_trial(module.env_cfg, module.model, levels, args.trials, args.attempts, seed=args.seed,
+                                deterministic=args.deterministic, device=args.device, policy=policy)
+    rows = summarise_by_trial(outcome)
+    stem = "score_by_trial" if args.policy == "agent" else f"score_by_trial_{args.policy}"
+    write_table(rows, out, stem)
+    plot_score_by_trial({args.policy: rows}, out / f"{stem}.png",
+                        title=f"{module.env_cfg.world}: {levels.batch_size[0]} levels x {args.attempts} attempts")
+    print(trial_table({args.policy: rows}))
+    print(f"score: a trial's return; {levels.batch_size[0]} levels x {args.attempts} attempts, seed {args.seed}")
+    print(f"wrote {out}/{stem}.json, .csv and .png")
     return rows
 
 
@@ -195,7 +232,10 @@ def compare_main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=7, help="seed of the sampled levels and the rollouts")
     parser.add_argument("--out", default=None, help="output folder (default: <parent of the first run>/compare)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--trials", type=int, default=None,
+                        help="compare by trial index on the held-out levels instead (episodes of this many trials)")
     args = parser.parse_args(argv)
+    check_trials(args.trials)
     runs = [Path(r) for r in args.runs]
     labels = args.labels or [r.resolve().name for r in runs]
     if len(labels) != len(runs):
@@ -215,6 +255,8 @@ def compare_main(argv: list[str] | None = None) -> dict:
     env_cfg = modules[0].env_cfg
     out = Path(args.out) if args.out else runs[0].resolve().parent / "compare"
     out.mkdir(parents=True, exist_ok=True)
+    if args.trials is not None:
+        return compare_by_trial(dict(zip(labels, modules)), runs, args, out)
 
     levels = solvable_eval_levels(env_cfg, args.levels, seed=args.seed, device="cpu")  # [L], the same for every run
     try:
@@ -270,6 +312,38 @@ def compare_main(argv: list[str] | None = None) -> dict:
     plot_worst_alpha(curves, out / "worst_alpha.png", title=f"{env_cfg.world}: {args.levels} solvable levels")
     print(table)
     print(f"wrote {out}/compare.json, .csv, .md and worst_alpha.png")
+    return results
+
+
+def compare_by_trial(modules: dict, runs: list[Path], args: argparse.Namespace, out: Path) -> dict:
+    """``ada compare --trials K``: every run on the same held-out levels by trial index; one table and one plot."""
+    import csv
+    import json
+
+    from .trial_eval import COLUMNS, outcomes_by_trial, plot_score_by_trial, summarise_by_trial, trial_table
+    from .worlds import held_out_levels
+
+    env_cfg = next(iter(modules.values())).env_cfg
+    held, names = held_out_levels(env_cfg)
+    by_run = {label: summarise_by_trial(outcomes_by_trial(module.env_cfg, module.model, held, args.trials,
+                                                          args.attempts, seed=args.seed, device=args.device))
+              for label, module in modules.items()}
+    results = {"world": env_cfg.world, "trials": args.trials, "attempts": args.attempts, "seed": args.seed,
+               "levels": names, "score": "a trial's return", "runs": {l: str(r) for l, r in zip(modules, runs)},
+               "methods": by_run}
+    (out / "score_by_trial.json").write_text(json.dumps(results, indent=1))
+    with open(out / "score_by_trial.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["method", *COLUMNS])
+        for label, rows in by_run.items():
+            writer.writerows([label, *[row[c] for c in COLUMNS]] for row in rows)
+    table = trial_table(by_run)
+    caption = (f"Score (a trial's return) and success by trial index: {len(names)} held-out {env_cfg.world} levels, "
+               f"{args.attempts} episodes of {args.trials} trials each, seed {args.seed}.")
+    (out / "score_by_trial.md").write_text(table + "\n\n" + caption + "\n")
+    plot_score_by_trial(by_run, out / "score_by_trial.png", title=f"{env_cfg.world}: {len(names)} held-out levels")
+    print(table)
+    print(f"wrote {out}/score_by_trial.json, .csv, .md and .png")
     return results
 
 

@@ -52,16 +52,19 @@ class WorldContext:
         """The world's solvability check."""
         return solvable_mask(self.env_cfg, levels).to(self.device)
 
-    def success_rates(self, levels: TensorDict, trials: int, seed: int) -> torch.Tensor:
+    def success_rates(self, levels: TensorDict, trials: int, seed: int, trial_success: str = "last") -> torch.Tensor:
         """``[n]`` success of the current (stochastic) policy over ``trials`` episodes per level.
 
+        With meta-RL trials on, each episode is K trials of the level and counts as its ``trial_success``
+        (``last``, ``first``, ``any`` trial or the ``mean`` over its trials; see ``CurriculumConfig``).
         Each rank plays the levels ``rank::world_size``; the rates are gathered so every rank holds all.
         """
         n = levels.batch_size[0]
         mine = torch.arange(self.rank, n, self.world_size, device=self.device)
         rate = torch.zeros(n, device=self.device)
         if mine.numel():
-            rate[mine] = self.rollouts.successes(levels[mine], trials, seed=seed + 7919 * self.rank).float().mean(-1)
+            rate[mine] = self.rollouts.successes(levels[mine], trials, seed=seed + 7919 * self.rank,
+                                                 trial_success=trial_success).float().mean(-1)
         if self.world_size > 1:
             rate = torch.stack([r.to(self.device) for r in self.gather(rate.cpu())]).sum(0)
         return rate
@@ -94,7 +97,9 @@ def level_stats(data: TensorDictBase, seq: TensorDictBase, num_agents: int, epis
     """Per-level sums of a rollout ``[N, T]`` for the curriculum (robots averaged per env step).
 
     ``seq``: the rollout's sequences ``[N·A]`` with ``advantage`` and ``value`` ``[N·A, T]``;
-    ``episode_return``/``success`` ``[N, T]``: each finished episode's return and success at its last step.
+    ``episode_return``/``success`` ``[N, T]``: each finished episode's return and success at its last step
+    (with meta-RL trials: the whole K-trial episode's return, and its success by ``CurriculumConfig.trial_success``,
+    see :class:`ada.trial_log.TrialLog`).
     """
     n, t = data.batch_size
     per_env = lambda x: x.view(n, num_agents, t).mean(1)  # [N·A, T] -> [N, T]

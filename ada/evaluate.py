@@ -17,11 +17,13 @@ import numpy as np
 import torch
 from tensordict import TensorDict
 
+from curricula.stats import episode_success
 from envs_warp.core.render import save_video
 from models.actor_critic import ActorCritic
 
 from .config import EnvConfig
 from .policy import RolloutPolicy
+from .trials import NUM_TRIALS, TRIAL, TRIAL_DONE
 from .worlds import agent_positions, build_env, draw_row_fn, episode_limit, success_key, with_memory
 
 
@@ -72,6 +74,11 @@ def run_attempts(module, levels: TensorDict, attempts: int, policy: Callable | N
     """First-episode outcome of every (level, attempt) pair: success (every robot reached its goal), the
     fraction of robots at their goal, return, length; arrays ``[L, attempts]``.
 
+    With meta-RL trials on (``env_cfg.trials``) an episode is K trials of the level: ``success`` and
+    ``robots_at_goal`` are those of its last trial, ``return`` and ``length`` the whole episode's; also
+    ``success_by_trial`` and ``return_by_trial`` ``[L, attempts, K_max]`` (False / 0 past the episode's K)
+    and ``num_trials`` ``[L, attempts]``.
+
     ``module``: anything with ``env_cfg`` and ``model`` (a ``PPOModule``). Reproducible from ``seed``;
     the model's device, mode and parameters and the caller's random streams are left as they were.
     """
@@ -103,25 +110,40 @@ def _run_attempts(env_cfg: EnvConfig, model: ActorCritic, levels: TensorDict, at
     ret = torch.zeros(n, device=device)
     length = torch.zeros(n, device=device)
     success_at = ("next", *success_key(env_cfg))
+    by_trial = TRIAL in td.keys()  # the env runs K trials per episode
+    k_max = env_cfg.trials.max_trials
+    trial_success = torch.zeros(n, k_max, dtype=torch.bool, device=device)  # [n, K_max]
+    trial_return = torch.zeros(n, k_max, device=device)  # [n, K_max] return of each trial
     for _ in range(episode_limit(env_cfg)):
         td = act(td)
         td = env.step(td)
         nxt = td["next"]
         live = ~finished
-        ret += nxt["agents", "reward"][..., 0].mean(-1) * live
+        reward = nxt["agents", "reward"][..., 0].mean(-1) * live  # [n] robots' mean
+        ret += reward
         length += live.float()
         done = nxt["done"][:, 0] & live
         reached = td.get(success_at)[..., 0]  # [n, A]
         success |= done & reached.all(-1)
         robots = torch.where(done, reached.float().mean(-1), robots)
+        if by_trial:
+            trial = td[TRIAL].clamp(max=k_max - 1)  # [n, 1] the trial this step belongs to
+            trial_return.scatter_add_(1, trial, reward[:, None])
+            ended = nxt[TRIAL_DONE][:, 0] & live & reached.all(-1)  # [n] a trial ended at the goal
+            trial_success.scatter_(1, trial, trial_success.gather(1, trial) | ended[:, None])
         finished |= done
         if bool(finished.all()):
             break
         td = env.step_mdp(td) if hasattr(env, "step_mdp") else nxt
     shape = (n_levels, attempts)
-    return {"success": success.view(shape).cpu().numpy(), "robots_at_goal": robots.view(shape).cpu().numpy(),
-            "return": ret.view(shape).cpu().numpy(),
-            "length": length.view(shape).cpu().numpy()}
+    out = {"success": success.view(shape).cpu().numpy(), "robots_at_goal": robots.view(shape).cpu().numpy(),
+           "return": ret.view(shape).cpu().numpy(),
+           "length": length.view(shape).cpu().numpy()}
+    if by_trial:
+        out["success_by_trial"] = trial_success.view(*shape, k_max).cpu().numpy()
+        out["return_by_trial"] = trial_return.view(*shape, k_max).cpu().numpy()
+        out["num_trials"] = td[NUM_TRIALS][:, 0].view(shape).cpu().numpy()
+    return out
 
 
 class PolicyRollouts:
@@ -140,10 +162,17 @@ class PolicyRollouts:
         """The per-step memory entry an env for this policy carries (``with_memory``)."""
         return self._model.carried_memory_shape()
 
-    def successes(self, levels: TensorDict, trials: int, seed: int, policy: Callable | None = None) -> torch.Tensor:
-        """``[n, trials]`` bool: first-episode success of the (stochastic) policy, or of ``policy``, per level."""
+    def successes(self, levels: TensorDict, trials: int, seed: int, policy: Callable | None = None,
+                  trial_success: str = "last") -> torch.Tensor:
+        """``[n, trials]``: first-episode success of the (stochastic) policy, or of ``policy``, per level; bool,
+        or in ``[0, 1]`` when a K-trial episode counts as the ``mean`` of its trials (``trial_success``, see
+        ``curricula.episode_success``; ``last`` is the episode's own success)."""
         out = rollout_outcomes(self.env_cfg, self._model, levels, trials, policy=policy, seed=seed, device=self.device)
-        return torch.as_tensor(out["success"], device=self.device)
+        if trial_success == "last" or "success_by_trial" not in out:
+            return torch.as_tensor(out["success"], device=self.device)
+        rate = episode_success(torch.as_tensor(out["success_by_trial"]), torch.as_tensor(out["num_trials"]),
+                               trial_success)  # [n, trials]
+        return (rate if trial_success == "mean" else rate.bool()).to(self.device)
 
 
 def summarise(names: list[str], outcome: dict[str, np.ndarray]) -> list[dict]:

@@ -37,7 +37,8 @@ from .curriculum import level_stats
 from .losses import LossModule, PolicyOutput, PPOLoss, combine
 from .policy import OBS_KEY
 from .runtime import RunState, tensordict_to_plain
-from .worlds import describe, nonfinite_key, require_for_run
+from .trial_log import TrialLog
+from .worlds import describe, nonfinite_key, require_for_run, success_key
 
 
 class NonFiniteError(FloatingPointError):
@@ -120,6 +121,7 @@ class PPOModule(LightningModule):
         self.losses = nn.ModuleList([PPOLoss(self.ppo_cfg), *(extra_losses or [])])
         self.register_buffer("env_steps", torch.zeros((), dtype=torch.long))
         self.rt: RunState | None = None
+        self.trial_log: TrialLog | None = None  # statistics by trial index (meta-RL trials on)
         self._restore: dict | None = None
         self._stop_at_budget = False  # the trainer has no epoch limit of its own: stop at total_env_steps
 
@@ -173,9 +175,11 @@ class PPOModule(LightningModule):
                            f"ppo.total_env_steps={self.ppo_cfg.total_env_steps}: the {self.ppo_cfg.lr_schedule} LR "
                            f"schedule has reached its end value by then")
         sampler = build_sampler(self.curriculum_cfg, seed=self.seed)
+        self.trial_log = self._make_trial_log()
         self.rt = RunState(self.env_cfg, self.model, self.frames_per_iteration, self.device, seed=self.seed,
                            rank=self.global_rank, world_size=world, sampler=sampler,
-                           parts={f"losses.{i}": loss for i, loss in enumerate(self.losses)})
+                           parts={**{f"losses.{i}": loss for i, loss in enumerate(self.losses)},
+                                  **({"trial_log": self.trial_log} if self.trial_log is not None else {})})
         if self._restore is not None:
             self.rt.load_state_dict(self._restore)
             self._restore = None
@@ -199,6 +203,7 @@ class PPOModule(LightningModule):
                 torch.cuda.synchronize()
         self.env_steps += self.frames_per_iteration * self._world_size()
         episodes, episode_return, success = self.rt.episodes(data)  # [N, T] per finished episode
+        episodes, success = self.trial_outcomes(data, episodes, success)  # by trial index, when trials are on
         with clock("curriculum"):
             curriculum_log.update(self.curriculum_update(data, seq, episode_return, success))
         self.log_iteration(metrics, episodes, curriculum_log, clock.seconds)
@@ -259,6 +264,23 @@ class PPOModule(LightningModule):
     def curriculum_before_rollout(self) -> dict[str, float]:
         """The sampler's work between rollouts (buffer refreshes, mutations); metrics to log."""
         return self.rt.sampler.before_rollout(self.current_epoch) if self.rt.sampler is not None else {}
+
+    def _make_trial_log(self) -> TrialLog | None:
+        """The per-trial statistics of a run with meta-RL trials (``None`` without: nothing changes)."""
+        if not self.env_cfg.trials.active:
+            return None
+        return TrialLog(self.env_cfg.trials.max_trials, success_key(self.env_cfg), self.num_agents,
+                        self.curriculum_cfg.trial_success)
+
+    def trial_outcomes(self, data: TensorDictBase, episodes: dict[str, tuple[torch.Tensor, torch.Tensor]],
+                       success: torch.Tensor) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
+        """With trials on: ``episodes`` plus (sum, count) of success and return per trial index (logged as
+        ``train/success_trial_k``, ``train/return_trial_k``), and each finished episode's success ``[N, T]`` as
+        ``curriculum.trial_success`` defines it; without trials both are returned as they are."""
+        if self.trial_log is None:
+            return episodes, success
+        by_trial, success = self.trial_log.finished(data)
+        return {**episodes, **by_trial}, success
 
     def curriculum_update(self, data: TensorDictBase, seq: TensorDictBase, episode_return: torch.Tensor,
                           success: torch.Tensor) -> dict[str, float]:
@@ -346,8 +368,8 @@ class PPOModule(LightningModule):
         if saved is None:
             raise CheckpointMismatchError("checkpoint has no 'ada_config': not written by ada's PPOModule")
         ours = self.config_fingerprint()
-        if not any(k.startswith("curriculum.") for k in saved):  # written before curricula existed: uniform
-            saved = {**saved, **{k: v for k, v in fingerprint(curriculum=CurriculumConfig()).items()}}
+        # fields added since a checkpoint was written take their defaults (before curricula existed: uniform)
+        saved = {**fingerprint(curriculum=CurriculumConfig()), **saved}
         if "env.trials" not in saved:  # written before trials existed: one trial per episode
             saved = {**saved, "env.trials": asdict(TrialConfig())}
         diffs = [f"{k}: checkpoint {saved.get(k)!r} vs config {ours.get(k)!r}"

@@ -38,9 +38,10 @@ class CurriculumContext(Protocol):
     def solvable(self, levels: TensorDict) -> torch.Tensor:
         """``[n]`` bool: the world's solvability check."""
 
-    def success_rates(self, levels: TensorDict, trials: int, seed: int) -> torch.Tensor:
+    def success_rates(self, levels: TensorDict, trials: int, seed: int, trial_success: str = "last") -> torch.Tensor:
         """``[n]`` success rate of the current policy over ``trials`` episodes per level (reproducible from
-        ``seed``; the same on every rank)."""
+        ``seed``; the same on every rank); an episode of K meta-RL trials counts as its ``trial_success``
+        (see ``CurriculumConfig``)."""
 
     def noop_solved(self, levels: TensorDict) -> torch.Tensor:
         """``[n]`` bool: the do-nothing policy solves the level."""

@@ -8,6 +8,7 @@ from .base import LevelSampler
 from .noop import NoopFilterConfig
 from .plr import PLRConfig, PLRSampler
 from .sfl import SFLConfig, SFLSampler
+from .stats import TRIAL_SUCCESS
 from .uniform import UniformConfig, UniformSampler
 
 METHODS = ("uniform", "sfl", "plr", "accel")
@@ -15,9 +16,17 @@ METHODS = ("uniform", "sfl", "plr", "accel")
 
 @dataclass
 class CurriculumConfig:
-    """``method``: ``uniform`` (domain randomisation), ``sfl``, ``plr`` (robust PLR by default) or ``accel``."""
+    """``method``: ``uniform`` (domain randomisation), ``sfl``, ``plr`` (robust PLR by default) or ``accel``.
+
+    ``trial_success`` (meta-RL trials, ``EnvConfig.trials``): which trials of a K-trial episode make it a
+    success for the curriculum: ``last`` (the default: what the agent achieves after adapting), ``first``
+    (zero-shot), ``any``, or ``mean`` (the fraction of its trials; a number in [0, 1]). It defines p in
+    SFL's p·(1−p) (over ``sfl.trials`` whole episodes per level) and the successes every sampler is told
+    (``LevelStats.successes``). Returns are always of the whole episode; with one trial the modes agree.
+    """
 
     method: str = "uniform"
+    trial_success: str = "last"
     uniform: UniformConfig = field(default_factory=UniformConfig)
     sfl: SFLConfig = field(default_factory=SFLConfig)
     plr: PLRConfig = field(default_factory=PLRConfig)
@@ -53,6 +62,8 @@ class CurriculumConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"curriculum.method must be one of {METHODS}, got {self.method!r}")
+        if self.trial_success not in TRIAL_SUCCESS:
+            raise ValueError(f"curriculum.trial_success must be one of {TRIAL_SUCCESS}, got {self.trial_success!r}")
 
 
 def build_sampler(cfg: CurriculumConfig, seed: int = 0) -> LevelSampler | None:
@@ -60,7 +71,7 @@ def build_sampler(cfg: CurriculumConfig, seed: int = 0) -> LevelSampler | None:
     if cfg.method == "uniform":
         return UniformSampler(cfg.uniform, cfg.noop_filter, seed) if cfg.noop_filter.enabled else None
     if cfg.method == "sfl":
-        return SFLSampler(cfg.sfl, cfg.noop_filter, seed)
+        return SFLSampler(cfg.sfl, cfg.noop_filter, seed, trial_success=cfg.trial_success)
     if cfg.method == "plr":
         return PLRSampler(cfg.plr, cfg.noop_filter, seed)
     return ACCELSampler(cfg.plr, cfg.accel, cfg.noop_filter, seed)

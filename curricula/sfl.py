@@ -16,7 +16,11 @@ from .tags import REPLAY, make_tags, tag_kind
 
 @dataclass
 class SFLConfig:
-    """Every ``refresh_every`` iterations: ``num_candidates`` random levels × ``trials`` rollouts → top ``buffer_size``."""
+    """Every ``refresh_every`` iterations: ``num_candidates`` random levels × ``trials`` rollouts → top ``buffer_size``.
+
+    ``trials`` counts rollouts (whole episodes) per candidate; with meta-RL trials on, each is a K-trial
+    episode and ``CurriculumConfig.trial_success`` says which trial's success counts for p.
+    """
 
     num_candidates: int = 1024
     trials: int = 4
@@ -40,9 +44,10 @@ class SFLSampler(LevelSampler):
 
     name = "sfl"
 
-    def __init__(self, cfg: SFLConfig, noop: NoopFilterConfig, seed: int = 0) -> None:
+    def __init__(self, cfg: SFLConfig, noop: NoopFilterConfig, seed: int = 0, trial_success: str = "last") -> None:
         super().__init__(seed)
         self.cfg, self.noop = cfg, noop
+        self.trial_success = trial_success  # which trial of a K-trial episode defines p (CurriculumConfig)
         self.buffer: LevelBuffer | None = None
         self.refreshes = 0
         self.ready = False
@@ -64,7 +69,8 @@ class SFLSampler(LevelSampler):
         self.refreshes += 1
         ok = ctx.solvable(cand)
         cand = cand[ok]
-        p = ctx.success_rates(cand, cfg.trials, seed=self.seed * 1_000_003 + 7 * self.refreshes + 5)
+        p = ctx.success_rates(cand, cfg.trials, seed=self.seed * 1_000_003 + 7 * self.refreshes + 5,
+                              trial_success=self.trial_success)
         score = learnability(p)
         weight, _ = noop_weights(self.noop, ctx, cand)
         score = score * weight

@@ -5,6 +5,29 @@ from dataclasses import dataclass, fields
 
 import torch
 
+# Which trials' successes make an episode of K trials a success (``CurriculumConfig.trial_success``).
+TRIAL_SUCCESS = ("last", "first", "any", "mean")
+
+
+def episode_success(by_trial: torch.Tensor, num_trials: torch.Tensor, mode: str = "last") -> torch.Tensor:
+    """An episode's success in ``[0, 1]`` from its trials' successes ``[..., K_max]`` (bool; K of the episode
+    ``num_trials [...]``, entries past it ignored): ``last`` trial, ``first`` trial, ``any`` trial, or the
+    ``mean`` over its K trials (a fraction). With one trial every mode is that trial's success.
+    """
+    if mode not in TRIAL_SUCCESS:
+        raise ValueError(f"trial_success must be one of {TRIAL_SUCCESS}, got {mode!r}")
+    k_max = by_trial.shape[-1]
+    k = num_trials.long().clamp(1, k_max)  # [...]
+    valid = torch.arange(k_max, device=by_trial.device) < k.unsqueeze(-1)  # [..., K_max]
+    hits = by_trial.bool() & valid
+    if mode == "last":
+        return hits.gather(-1, (k - 1).unsqueeze(-1)).squeeze(-1).float()
+    if mode == "first":
+        return hits[..., 0].float()
+    if mode == "any":
+        return hits.any(-1).float()
+    return hits.sum(-1).float() / k.float()
+
 
 @dataclass
 class LevelStats:

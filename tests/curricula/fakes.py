@@ -39,7 +39,7 @@ class SyntheticContext:
     def solvable(self, levels: TensorDict) -> torch.Tensor:
         return levels["solvable"].clone()
 
-    def success_rates(self, levels: TensorDict, trials: int, seed: int = 0) -> torch.Tensor:
+    def success_rates(self, levels: TensorDict, trials: int, seed: int = 0, trial_success: str = "last") -> torch.Tensor:
         self.rollouts += 1
         # the agent's luck depends only on the levels it plays (so checkpoint tests can replay it)
         g = torch.Generator().manual_seed(self.seed + int(levels["p"].double().sum() * 1e6) % 2**31)
