@@ -1,6 +1,7 @@
 """PPO with K trials per episode trains through ``ada train`` and a stopped run resumes bit-identically."""
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -30,6 +31,15 @@ def test_ppo_with_trials_trains_through_ada_train_and_resumes_bit_identically(co
     full = train(trial_args(tmp_path / "full", 4, core))
     assert full.env_cfg.trials.k_max == 3 and int(full.env_steps) == 4 * 64
     assert full.model.encoder.net[0].in_features == 2 + 2 + 1 + 1 + 1  # world obs + prev action, reward, index, flag
+    with open(tmp_path / "full" / "logs" / "version_0" / "metrics.csv") as handle:
+        logged = [row for row in csv.DictReader(handle) if row.get("train/success_trial_1")]
+    assert len(logged) == 4, "one row of per-trial statistics per iteration"
+    for k in (1, 2, 3):  # K in [2, 3]: trials 1..3
+        success = [float(row[f"train/success_trial_{k}"]) for row in logged]
+        returns = [float(row[f"train/return_trial_{k}"]) for row in logged]
+        assert all(0.0 <= s <= 1.0 for s in success)
+        assert any(r != 0.0 for r in returns), f"no trial {k} ended in 4 iterations"
+    assert "train/success_trial_4" not in logged[0]
     train(trial_args(tmp_path / "split", 2, core))
     loaded = []
     hook = type(full).on_load_checkpoint
