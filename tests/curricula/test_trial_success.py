@@ -1,6 +1,9 @@
 """Curricula over K-trial episodes: which trial's success defines p (``CurriculumConfig.trial_success``)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from tensordict import TensorDict
@@ -67,3 +70,42 @@ def test_sfl_p_is_the_configured_trials_success():
     mean.before_rollout(0)  # p = (first + 2) / 3 >= 2/3: the most learnable levels are the hardest first trials
     kept = mean.buffer.levels["p"][mean.buffer.valid]
     assert mean.buffer.size() == 20 and kept.max() < 0.3, kept
+
+
+def trial_curriculum_args(run: Path, method: str, iterations: int) -> list[str]:
+    """A seconds-long ``ada train`` on the outside point-mass world: 2-3 trials per episode, a small curriculum
+    that counts an episode by its first trial."""
+    curriculum = {"method": method, "trial_success": "first",
+                  "sfl": {"num_candidates": 16, "trials": 2, "buffer_size": 4, "refresh_every": 2},
+                  "plr": {"buffer_size": 8, "min_fill": 0.25}}
+    config = run.parent / f"{run.name}.yaml"
+    config.write_text(json.dumps({"model": {  # JSON is YAML
+        "seed": 0, "curriculum": curriculum,
+        "env": {"world": "pointmass_world:WORLD", "num_envs": 8, "overrides": {"max_steps": 5},
+                "trials": {"k_min": 2, "k_max": 3}},
+        "ppo": {"rollout_len": 8, "total_env_steps": 512, "epochs": 1, "minibatches": 2},
+        "policy": {"core": "gru", "hidden": 16}}}))
+    return ["--config", str(config), "--trainer.default_root_dir", str(run), "--trainer.max_epochs", str(iterations),
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+            "--artifacts", "false", "--checkpoint_every", "1"]
+
+
+@pytest.mark.xdist_group("training")
+@pytest.mark.parametrize("method", ["sfl", "plr"])
+def test_curriculum_with_trials_resumes_exactly(method, tmp_path):
+    from ada.cli import train
+    from tests.worlds import conftest  # noqa: F401  (the outside point-mass world)
+
+    full = train(trial_curriculum_args(tmp_path / "full", method, 6))
+    if method == "sfl":
+        assert full.rt.sampler.trial_success == "first"
+    train(trial_curriculum_args(tmp_path / "split", method, 3))
+    resumed = train(trial_curriculum_args(tmp_path / "split", method, 6))
+    reference = full.model.state_dict()
+    for key, value in resumed.model.state_dict().items():
+        assert torch.equal(value, reference[key]), f"{key} differs after resume"
+    a, b = full.rt.sampler.buffer, resumed.rt.sampler.buffer
+    assert a.size() > 0
+    for name in ("uid", "score"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    assert torch.equal(full.trial_log.by_trial, resumed.trial_log.by_trial)

@@ -8,9 +8,11 @@ from tensordict import TensorDict
 
 from ada.config import EnvConfig, TrialConfig
 from ada.evaluate import PolicyRollouts
+from ada.runtime import EpisodeTracker
 from ada.trial_eval import COLUMNS, outcomes_by_trial, summarise_by_trial
 from ada.trial_log import TrialLog
 from ada.worlds import describe, random_levels
+from curricula import LevelStats
 from models.actor_critic import ActorCritic, PolicyConfig
 
 
@@ -90,7 +92,7 @@ def test_trial_rollouts_record_each_trial_and_the_curriculum_counts_the_configur
     assert torch.allclose(rates["mean"], torch.full((4, 2), 2 / 3))
 
 
-def test_trial_log_sums_each_trial_and_counts_episodes_by_the_configured_trial_across_rollouts():
+def test_trial_log_sums_each_trial_across_rollouts_and_the_curriculum_is_told_whole_episodes():
     # row 0: K = 3 trials of 2 steps, rewards 1..6 (trial returns 3, 7, 11), goal reached in trials 1 and 3;
     # row 1: K = 2 trials of 3 steps, reward 0.5 per step (returns 1.5, 1.5), goal reached in trial 2 only
     t = 6
@@ -119,3 +121,17 @@ def test_trial_log_sums_each_trial_and_counts_episodes_by_the_configured_trial_a
         assert total["return_trial_3"] == (11.0, 1)
         assert total["success_trial_1"] == (1.0, 2) and total["success_trial_2"] == (1.0, 2)
         assert total["success_trial_3"] == (1.0, 1)
+    # what a curriculum is told about the episodes: the whole episode's return and the success of the configured trial
+    tracker = EpisodeTracker(2, torch.device("cpu"), ("agents", "reached_goal"))
+    _, episode_return, _ = tracker.finished(data)
+    stats = LevelStats.from_rollout(torch.tensor([[5] * t, [9] * t]), torch.zeros(2, t), torch.zeros(2, t),
+                                    done, trial_log_success(data, "first"), episode_return)
+    assert stats.returns.tolist() == [21.0, 3.0] and stats.max_return.tolist() == [21.0, 3.0]
+    assert stats.successes.tolist() == [1.0, 0.0] and stats.episodes.tolist() == [1.0, 1.0]
+
+
+def trial_log_success(data: TensorDict, mode: str) -> torch.Tensor:
+    """Episode success ``[N, T]`` of a fresh :class:`TrialLog` over ``data``."""
+    log = TrialLog(3, ("agents", "reached_goal"), num_agents=1, trial_success=mode)
+    log.start(data.batch_size[0], torch.device("cpu"))
+    return log.finished(data)[1]
