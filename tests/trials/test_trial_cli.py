@@ -10,6 +10,7 @@ import torch
 
 from ada.checkpoint import load_module
 from ada.cli import main
+from ada.report import report
 from ada.trial_eval import COLUMNS, outcomes_by_trial, summarise_by_trial
 from ada.worlds import held_out_levels
 
@@ -55,6 +56,7 @@ def test_eval_by_trial_writes_the_summary_of_the_rollouts_as_csv_json_and_plot(t
         assert float(line["score_median"]) == pytest.approx(row["score_median"])
         assert int(line["episodes"]) == 2 * len(names)
     assert "| trial | mean | median | p20 | success |" in out and out.count("\n| ") == 3  # one line per trial
+    assert "By trial index" in report(tmp_path / "run") and "| 3 |" in (folder / "summary.md").read_text()
 
 
 def test_compare_by_trial_gives_one_table_and_one_plot_with_a_curve_per_run(tmp_path, capsys):
