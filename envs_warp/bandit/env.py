@@ -14,7 +14,7 @@ count), so the success rate by trial index is the fraction of optimal pulls; roo
 
 State (torch-owned, seen by the Warp kernels zero-copy): the level record ``probs`` ``[N, n_arms]``,
 ``pulls`` ``[N]`` (lifetime pull count: the pull's random stream), ``step_count`` ``[N]``, and the last
-pull's ``arm`` / ``reward`` ``[N]`` (read by the scripted baselines).
+pull's ``reward`` / ``best`` ``[N]``.
 """
 from __future__ import annotations
 
@@ -85,7 +85,6 @@ class BanditEnv(WarpEnv):
         i32 = dict(dtype=torch.int32, device=dev)
         self.pulls = torch.zeros(n, **i32)  # [N] pulls over the row's lifetime (the pull's random stream)
         self.step_count = torch.zeros(n, **i32)  # [N] pulls in this trial
-        self.arm = torch.zeros(n, dtype=torch.int64, device=dev)  # [N] last arm pulled
         self.reward = torch.zeros(n, device=dev)  # [N] last pull's reward (0 or 1)
         self.best = torch.zeros(n, dtype=torch.bool, device=dev)  # [N] last pull chose a best arm
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)  # [N]
@@ -95,7 +94,7 @@ class BanditEnv(WarpEnv):
         r = self.launcher.rows
         self._wp = dict(action=r(self.action), probs=r(self.levels["probs"]), seed=r(self.rng_seed),
                         counter=r(self.rng_counter), draw=r(self._draw, wp.bool), pulls=r(self.pulls),
-                        step_count=r(self.step_count), arm=r(self.arm), reward=r(self.reward),
+                        step_count=r(self.step_count), reward=r(self.reward),
                         best=r(self.best, wp.bool), terminated=r(self.terminated, wp.bool))
         self._make_specs()
         self._add_level_id_spec()
@@ -142,7 +141,7 @@ class BanditEnv(WarpEnv):
         self.action.copy_(tensordict.get((AGENTS, "action")).view(-1))
         s = self._wp
         self.launcher.launch(kernels.pull, (), inputs=[s["action"], s["probs"], s["seed"], int(self.cfg.max_steps)],
-                             outputs=[s["pulls"], s["step_count"], s["arm"], s["reward"], s["best"], s["terminated"]])
+                             outputs=[s["pulls"], s["step_count"], s["reward"], s["best"], s["terminated"]])
 
     def _observe(self, reset: bool) -> TensorDictBase:
         n = self.num_envs

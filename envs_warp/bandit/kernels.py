@@ -24,7 +24,7 @@ def generate_levels(seed: wp.array(dtype=wp.int32), counter: wp.array(dtype=wp.i
 @wp.kernel
 def pull(action: wp.array(dtype=wp.int64), probs: wp.array2d(dtype=float), seed: wp.array(dtype=wp.int32),
          max_steps: int, pulls: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
-         arm_out: wp.array(dtype=wp.int64), reward_out: wp.array(dtype=float), best_out: wp.array(dtype=wp.bool),
+         reward_out: wp.array(dtype=float), best_out: wp.array(dtype=wp.bool),
          terminated_out: wp.array(dtype=wp.bool)):
     """Pull the chosen arm: reward 1 with its probability; ``best`` iff no arm has a higher probability."""
     env = wp.tid()
@@ -38,7 +38,6 @@ def pull(action: wp.array(dtype=wp.int64), probs: wp.array2d(dtype=float), seed:
         top = wp.max(top, probs[env, other])
     pulls[env] = pulls[env] + 1
     step_count[env] = step_count[env] + 1
-    arm_out[env] = wp.int64(arm)
     reward_out[env] = wp.where(paid, 1.0, 0.0)
     best_out[env] = p >= top
     terminated_out[env] = step_count[env] >= max_steps
