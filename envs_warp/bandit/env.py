@@ -2,9 +2,10 @@
 
 A level is a vector of ``n_arms`` hidden success probabilities. The world's own episode is ``max_steps``
 pulls (default 1: each pull is one trial); with ``EnvConfig.trials`` K trials of one level make an
-episode of K pulls, and a restart (trial boundary) keeps the level's probabilities. The observation is
-a constant ``[N, 1, 1]`` = 1: the bandit has no state, so a policy learns only from the trial inputs
-(previous action, previous reward) that ``ada.trials.TrialInputs`` appends.
+episode of K pulls, and a restart (trial boundary) keeps the level's probabilities. The bandit has no
+state: the observation ``[N, 1, 1]`` is only the fraction of the world's episode pulled so far
+(``step_count / max_steps``), 0 at every decision with one-pull trials, so a policy learns only from the
+trial inputs (previous action, previous reward) that ``ada.trials.TrialInputs`` appends.
 
 Keys: ``("agents", "action")`` ``[N, 1]`` int64 in ``[0, n_arms)``; ``("agents", "reward")`` ``[N, 1, 1]``
 1.0 when the pull paid out (probability ``probs[arm]``), else 0; the success flag
@@ -71,7 +72,7 @@ def draw_levels(cfg: BanditConfig, probs: torch.Tensor, draw: torch.Tensor, seed
 
 
 class BanditEnv(WarpEnv):
-    """``N`` bandits; constant observation ``[N, 1, 1]``; discrete action ``[N, 1]`` (the arm)."""
+    """``N`` bandits; observation ``[N, 1, 1]`` (episode fraction pulled); discrete action ``[N, 1]`` (the arm)."""
 
     num_agents = 1
 
@@ -90,7 +91,6 @@ class BanditEnv(WarpEnv):
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)  # [N]
         self.action = torch.zeros(n, dtype=torch.int64, device=dev)  # [N]
         self._draw = torch.zeros(n, dtype=torch.bool, device=dev)  # [N] rows drawing a random level
-        self._ones = torch.ones(n, 1, 1, device=dev)  # [N, A, 1] the constant observation
         r = self.launcher.rows
         self._wp = dict(action=r(self.action), probs=r(self.levels["probs"]), seed=r(self.rng_seed),
                         counter=r(self.rng_counter), draw=r(self._draw, wp.bool), pulls=r(self.pulls),
@@ -145,7 +145,8 @@ class BanditEnv(WarpEnv):
 
     def _observe(self, reset: bool) -> TensorDictBase:
         n = self.num_envs
-        agents = {"observation": self._ones.clone(), "best_arm": self.best.view(n, 1, 1).clone()}
+        pulled = (self.step_count.float() / self.cfg.max_steps).view(n, 1, 1)  # [N, A, 1] episode fraction pulled
+        agents = {"observation": pulled, "best_arm": self.best.view(n, 1, 1).clone()}
         if not reset:
             agents["reward"] = self.reward.view(n, 1, 1).clone()
         terminated = self.terminated.view(n, 1).clone()
