@@ -63,7 +63,7 @@ def level_schema(cfg: BanditConfig) -> LevelSchema:
 
 def draw_levels(cfg: BanditConfig, probs: torch.Tensor, draw: torch.Tensor, seed: torch.Tensor,
                 counter: torch.Tensor) -> None:
-    """Overwrite rows set in ``draw`` ``[k]`` of ``probs`` ``[k, n_arms]`` with the levels of (seed, counter) ``[k]``."""
+    """Overwrite the rows set in ``draw`` ``[k]`` of ``probs`` ``[k, n_arms]`` with the levels of (seed, counter)."""
     init_warp()
     wp.launch(kernels.generate_levels, dim=probs.shape[0], device=warp_device(probs.device),
               inputs=[wp.from_torch(seed.int().contiguous()), wp.from_torch(counter.int().contiguous()),

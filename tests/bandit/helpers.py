@@ -24,7 +24,8 @@ def bandit_module(n_arms: int, pulls: int, num_envs: int, total_env_steps: int, 
                   core: str = "gru", seed: int = 0, lr: float = 3e-3, ent_coef: float = 0.01, epochs: int = 4,
                   minibatches: int = 2) -> PPOModule:
     """PPO on the bandit with ``pulls`` one-pull trials per episode (RL²); one rollout = one episode per env."""
-    env = EnvConfig(world="bandit", num_envs=num_envs, overrides={"n_arms": n_arms}, trials=TrialConfig(k_min=pulls, trial_index="fraction", trial_start=False))
+    trials = TrialConfig(k_min=pulls, trial_index="fraction", trial_start=False)  # every pull starts a trial: no flag
+    env = EnvConfig(world="bandit", num_envs=num_envs, overrides={"n_arms": n_arms}, trials=trials)
     ppo = PPOConfig(rollout_len=pulls, total_env_steps=total_env_steps, epochs=epochs, minibatches=minibatches, lr=lr,
                     ent_coef=ent_coef, gamma=1.0, gae_lambda=0.95, lr_schedule="constant")
     return PPOModule(env=env, ppo=ppo, policy=PolicyConfig(core=core, hidden=hidden), seed=seed)
@@ -81,7 +82,8 @@ def pull_outcomes(env_cfg: EnvConfig, levels: TensorDict, attempts: int, policy:
                   seed: int = 1) -> dict[str, np.ndarray]:
     """One episode of K pulls per (level, attempt): ``regret`` (max p − p[arm]) and ``reward`` ``[L·attempts, K]``.
 
-    ``policy``: a trained module (its model, sampling actions), ``random``, or a baseline of ``BASELINES``. Reproducible from ``seed`` (the env's streams and torch's generator).
+    ``policy``: a trained module (its model, sampling actions), ``random``, or a baseline of ``BASELINES``.
+    Reproducible from ``seed`` (the env's streams and torch's generator).
     """
     pulls = env_cfg.trials.k_min
     rows = levels.batch_size[0] * attempts
