@@ -115,6 +115,11 @@ def plot_worst_alpha(curves: dict[str, dict[float, float]], path: str | Path, ti
     ax.legend()
     if title:
         ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay out ``fig``, write it to ``path`` (parents created) at 120 dpi and return the path."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

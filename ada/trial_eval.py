@@ -27,6 +27,7 @@ from models.actor_critic import ActorCritic
 
 from .config import EnvConfig
 from .evaluate import rollout_outcomes
+from .protocol import save_figure
 
 COLUMNS = ("trial", "score_mean", "score_median", "score_p20", "success_mean", "episodes")
 
@@ -115,8 +116,4 @@ def plot_score_by_trial(runs: dict[str, list[dict]], path: str | Path, title: st
     success_ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    return save_figure(fig, path)

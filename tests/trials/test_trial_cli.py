@@ -13,6 +13,7 @@ from ada.cli import main
 from ada.report import report
 from ada.trial_eval import COLUMNS, outcomes_by_trial, summarise_by_trial
 from ada.worlds import held_out_levels
+from tests.ada.test_cli import run_main
 
 
 def trial_checkpoint(path: Path, seed: int = 0, world: str = "lidarnav", **overrides) -> Path:
@@ -27,14 +28,7 @@ def trial_checkpoint(path: Path, seed: int = 0, world: str = "lidarnav", **overr
     return path
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, "\n".join(line for line in err.splitlines() if not line.startswith("Warp CUDA"))
+run = run_main  # ``ada ...`` in this process: (exit code, stdout, stderr)
 
 
 def test_eval_by_trial_writes_the_summary_of_the_rollouts_as_csv_json_and_plot(tmp_path, capsys):
