@@ -16,7 +16,6 @@ checkpoint's weights (fresh optimiser), the scratch run from the seed's initial 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from tensordict import TensorDict
 from curricula import CurriculumConfig
 from envs_warp.core.levels import LevelFileError
 
+from .artifacts import read_metrics
 from .config import EnvConfig
 from .evaluate import run_attempts
 from .worlds import build_env, held_out_levels, read_level_file, world_config, world_of
@@ -113,18 +113,12 @@ def bank_config(env_cfg: EnvConfig, levels: TensorDict, names: list[str], path: 
 
 
 def success_curve(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(env steps ``[I]``, training success ``[I]``) per iteration from a run's ``metrics.csv`` (NaN: no episode ended)."""
-    steps, success = [], []
-    with open(Path(run_dir) / "logs" / "version_0" / "metrics.csv", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("env_steps"):
-                steps.append(float(row["env_steps"]))
-                value = row.get("train/success", "")
-                success.append(float(value) if value not in ("", None) else np.nan)
-    return np.asarray(steps), np.asarray(success)
+    """(env steps ``[I]``, training success ``[I]``) of a run, from its CSV log (iterations where episodes ended)."""
+    points = sorted(read_metrics(Path(run_dir) / "logs" / "version_0" / "metrics.csv").get("train/success", []))
+    return np.asarray([p[0] for p in points]), np.asarray([p[1] for p in points])
 
 
-def plot_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path, title: str = "") -> Path:
+def plot_learning_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path, title: str = "") -> Path:
     """PNG of training success against env steps, one line per run."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -171,7 +165,7 @@ def finetune(cfg: FinetuneConfig, callbacks: Sequence = (), device: str = "cpu")
                        accelerator="gpu" if str(device).startswith("cuda") else "cpu")
         result[label] = rate(module).mean(axis=1).tolist()
         curves[label] = success_curve(out / label)
-    plot_curves(curves, out / "curves.png", f"{len(names)} level(s), {cfg.env_steps} env steps, seed {seed}")
+    plot_learning_curves(curves, out / "curves.png", f"{len(names)} level(s), {cfg.env_steps} env steps, seed {seed}")
     (out / "finetune.json").write_text(json.dumps(result, indent=1))
     return result
 
