@@ -55,9 +55,9 @@ _EXPORTS: dict[str, str] = {
     "read_metrics": "ada.artifacts",
     "plot_curves": "ada.artifacts",
     "play": "ada.playback",
-    "zero_shot": "ada.zero_shot",
+    "evaluate_zero_shot": "ada.zero_shot",
     "FinetuneConfig": "ada.finetune",
-    "finetune": "ada.finetune",
+    "run_finetune": "ada.finetune",
     "CheckpointPlayer": "ada.players",
     # worlds
     "World": "envs_warp.core.world",

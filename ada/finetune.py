@@ -142,7 +142,7 @@ def plot_learning_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path:
     return path
 
 
-def finetune(cfg: FinetuneConfig, callbacks: Sequence = (), device: str = "cpu") -> dict:
+def run_finetune(cfg: FinetuneConfig, callbacks: Sequence = (), device: str = "cpu") -> dict:
     """Fine-tune ``cfg.ckpt`` on ``cfg.levels`` (and train from scratch beside it); returns ``finetune.json``'s dict."""
     from .checkpoint import load_module
     from .trainer import train
@@ -184,7 +184,7 @@ def finetune_main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     cfg = FinetuneConfig(ckpt=args.ckpt, levels=args.levels, env_steps=args.env_steps, out=args.out,
                          scratch=not args.no_scratch, attempts=args.attempts, seed=args.seed)
-    result = finetune(cfg)
+    result = run_finetune(cfg)
     for label in ("zero_shot", "finetune", "scratch"):
         if label in result:
             print(f"{label:>9}: success {np.mean(result[label]):.2f} on {len(result['levels'])} level(s)")

@@ -24,8 +24,8 @@ import yaml
 
 from ada.checkpoint import load_module
 from ada.cli import train
-from ada.finetune import FinetuneConfig, finetune
-from ada.zero_shot import zero_shot
+from ada.finetune import FinetuneConfig, run_finetune
+from ada.zero_shot import evaluate_zero_shot
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "generalist" / "physics2d_m_entity.yaml"
 METHODS = ("sfl", "uniform")
@@ -86,8 +86,9 @@ def run_method(method: str, scale: str, seed: int, out: Path, extra: list[str]) 
         module = train(train_args(method, scale, seed, run, segment * spec["segment"], [*steps_arg, *extra]))
         steps = int(module.env_steps)
         last = segment == spec["segments"]
-        result = zero_shot(load_module(run / "checkpoints" / "last.ckpt"), attempts=spec["attempts"], seed=1000 + seed,
-                           out_dir=run / "zero_shot" / str(steps), gifs=spec["gifs"] if last else 0)
+        result = evaluate_zero_shot(load_module(run / "checkpoints" / "last.ckpt"), attempts=spec["attempts"],
+                                    seed=1000 + seed, out_dir=run / "zero_shot" / str(steps),
+                                    gifs=spec["gifs"] if last else 0)
         curve.append({"env_steps": steps, **{size: row["mean_solve_rate"] for size, row in result["sizes"].items()},
                       "solved": result["sizes"]["ALL"]["solved"]})
     return curve
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
         for level in spec["finetune_levels"]:
             cfg = FinetuneConfig(ckpt=str(source), levels=f"held_out:{level}", env_steps=spec["finetune_steps"],
                                  out=str(out / "finetune" / level.replace("/", "_")), attempts=spec["attempts"])
-            results["finetune"][level] = finetune(cfg)
+            results["finetune"][level] = run_finetune(cfg)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     return results
 

@@ -10,7 +10,7 @@ from lightning.pytorch.callbacks import Callback
 
 from ada.checkpoint import load_module
 from ada.cli import main, train
-from ada.finetune import FinetuneConfig, finetune
+from ada.finetune import FinetuneConfig, run_finetune
 from envs_warp.physics2d.generator import generate_levels
 from envs_warp.physics2d.kinetix_format import kinetix_levels_dir
 from envs_warp.physics2d.levels import level_schema
@@ -44,7 +44,7 @@ def test_finetune_starts_from_the_checkpoint_and_changes_only_levels_and_budget(
     level_schema("s").save(levels, level_file, ["a", "b", "c"])
     probe = FirstWeights()
     out = tmp_path / "ft"
-    result = finetune(FinetuneConfig(ckpt=str(checkpoint), levels=str(level_file), env_steps=256, out=str(out),
+    result = run_finetune(FinetuneConfig(ckpt=str(checkpoint), levels=str(level_file), env_steps=256, out=str(out),
                                      attempts=1), callbacks=[probe])
     source = load_module(checkpoint)
     assert len(probe.seen) == 2  # fine-tuned run, then scratch
@@ -81,9 +81,9 @@ NEED_LEVELS = pytest.mark.skipif(kinetix_levels_dir() is None, reason="Kinetix l
 
 @NEED_LEVELS
 def test_zero_shot_runs_every_held_out_level_at_its_own_size(checkpoint, tmp_path):
-    from ada.zero_shot import zero_shot
+    from ada.zero_shot import evaluate_zero_shot
 
-    result = zero_shot(load_module(checkpoint), attempts=1, out_dir=tmp_path, gifs=1)
+    result = evaluate_zero_shot(load_module(checkpoint), attempts=1, out_dir=tmp_path, gifs=1)
     sizes = result["sizes"]
     assert [sizes[s]["levels"] for s in ("S", "M", "L", "ALL")] == [10, 24, 40, 74]  # an entity policy runs all
     assert len(result["levels"]) == 74 and all(0.0 <= r["solve_rate"] <= 1.0 for r in result["levels"])
