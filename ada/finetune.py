@@ -1,4 +1,4 @@
-"""``ada finetune``: continue a checkpoint's agent on one held-out level (or a set), beside the same budget from scratch.
+"""``ada finetune``: a checkpoint's agent trained on one held-out level (or a set), beside the same budget from scratch.
 
 Kinetix's fine-tuning experiment: a generalist trained on random levels adapts to a hand-designed level
 faster than an agent trained on it from scratch. What changes from the checkpoint's run is only what must:
@@ -152,11 +152,14 @@ def run_finetune(cfg: FinetuneConfig, callbacks: Sequence = (), device: str = "c
     levels, names, run_cfg = select_levels(source, cfg.levels)
     env_cfg = bank_config(run_cfg, levels, names, out / "levels.safetensors")
     seed = source.seed if cfg.seed is None else cfg.seed
-    rate = lambda module: run_attempts(module, levels, cfg.attempts, seed=seed + 1, device=device)["success"]  # noqa: E731
+
+    def rate(module) -> np.ndarray:  # [L, attempts] first-episode success on the chosen levels
+        return run_attempts(module, levels, cfg.attempts, seed=seed + 1, device=device)["success"]
+
     before = finetune_module(source, env_cfg, cfg.env_steps, seed, from_source=True)
     result = {"checkpoint": str(cfg.ckpt), "levels": names, "env_steps": cfg.env_steps, "seed": seed,
-              "attempts": cfg.attempts, "size": world_config(env_cfg).size if hasattr(world_config(env_cfg), "size")
-              else None, "zero_shot": rate(before).mean(axis=1).tolist()}
+              "attempts": cfg.attempts, "size": getattr(world_config(env_cfg), "size", None),
+              "zero_shot": rate(before).mean(axis=1).tolist()}
     runs = {"finetune": True, **({"scratch": False} if cfg.scratch else {})}
     curves = {}
     for label, from_source in runs.items():
@@ -171,7 +174,7 @@ def run_finetune(cfg: FinetuneConfig, callbacks: Sequence = (), device: str = "c
 
 
 def finetune_main(argv: list[str] | None = None) -> dict:
-    """``ada finetune``: a checkpoint's agent trained further on held-out levels, beside the same budget from scratch."""
+    """``ada finetune``: a checkpoint's agent trained further on held-out levels, beside the same budget from scratch"""
     parser = argparse.ArgumentParser(prog="ada finetune", description=finetune_main.__doc__)
     parser.add_argument("--ckpt", required=True, help="checkpoint or exported agent to start from")
     parser.add_argument("--levels", default="held_out",

@@ -51,8 +51,8 @@ def levels_of_size(env_cfg: EnvConfig, size: str):
     return levels[keep], [names[i] for i in keep], cfg
 
 
-def evaluate_zero_shot(module, attempts: int = 10, seed: int = 0, device: str = "cpu", out_dir: str | Path | None = None,
-              gifs: int = 0) -> dict:
+def evaluate_zero_shot(module, attempts: int = 10, seed: int = 0, device: str = "cpu",
+                       out_dir: str | Path | None = None, gifs: int = 0) -> dict:
     """Solve rate per held-out level at its own size and per size; tables (and ``gifs`` GIFs per size) in ``out_dir``.
 
     Returns ``{"levels": [{"level", "size", "solve_rate"}], "sizes": {size: {"levels", "mean_solve_rate",

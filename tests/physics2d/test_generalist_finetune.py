@@ -62,7 +62,8 @@ def test_finetune_starts_from_the_checkpoint_and_changes_only_levels_and_budget(
     bank = level_schema("s").load(hp["env"]["overrides"]["bank_path"])
     assert torch.equal(bank["poly_position"], levels["poly_position"])  # the bank is exactly the chosen levels
     assert len(result["zero_shot"]) == len(result["finetune"]) == len(result["scratch"]) == 3
-    assert (out / "curves.png").is_file() and json.loads((out / "finetune.json").read_text())["levels"] == ["a", "b", "c"]
+    assert (out / "curves.png").is_file()
+    assert json.loads((out / "finetune.json").read_text())["levels"] == ["a", "b", "c"]
 
 
 @pytest.mark.skipif(kinetix_levels_dir() is None, reason="Kinetix level files absent: `pip install --no-deps "
