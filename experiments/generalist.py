@@ -77,21 +77,45 @@ def budget(scale: str) -> int:
 
 
 def run_method(method: str, scale: str, seed: int, out: Path, extra: list[str]) -> list[dict]:
-    """Train one method segment by segment; zero-shot on the held-out levels after each. Returns the curve."""
+    """Train one method segment by segment; zero-shot on the held-out levels at the start and after each segment.
+
+    Returns the curve ``[{"env_steps", "S", "M", "L", "ALL", "solved"}]``; a segment whose zero-shot table
+    exists already is read back (a rerun neither trains nor evaluates it again).
+    """
     spec = SCALES[scale]
     run = out / method
+    per_segment = budget(scale) // spec["segments"]
     curve = []
-    steps_arg = ["--model.ppo.total_env_steps", str(budget(scale))]
-    for segment in range(1, spec["segments"] + 1):
-        module = train(train_args(method, scale, seed, run, segment * spec["segment"], [*steps_arg, *extra]))
-        steps = int(module.env_steps)
-        last = segment == spec["segments"]
-        result = evaluate_zero_shot(load_module(run / "checkpoints" / "last.ckpt"), attempts=spec["attempts"],
-                                    seed=1000 + seed, out_dir=run / "zero_shot" / str(steps),
-                                    gifs=spec["gifs"] if last else 0)
+    for segment in range(0, spec["segments"] + 1):
+        steps = segment * per_segment
+        table = run / "zero_shot" / str(steps) / "zero_shot.json"
+        if not table.is_file():
+            if segment:
+                module = train(train_args(method, scale, seed, run, segment * spec["segment"],
+                                          ["--model.ppo.total_env_steps", str(budget(scale)), *extra]))
+                assert int(module.env_steps) == steps, f"{run}: {int(module.env_steps)} env steps, expected {steps}"
+                agent = load_module(run / "checkpoints" / "last.ckpt")
+            else:  # the initial weights of the run's seed: what training starts from
+                agent = untrained(method, scale, seed, run, extra)
+            last = segment == spec["segments"]
+            evaluate_zero_shot(agent, attempts=spec["attempts"], seed=1000 + seed, out_dir=table.parent,
+                               gifs=spec["gifs"] if last or not segment else 0)
+        result = json.loads(table.read_text())
         curve.append({"env_steps": steps, **{size: row["mean_solve_rate"] for size, row in result["sizes"].items()},
                       "solved": result["sizes"]["ALL"]["solved"]})
     return curve
+
+
+def untrained(method: str, scale: str, seed: int, run: Path, extra: list[str]):
+    """The run's ``PPOModule`` before any training (the config parsed as ``ada train`` does, nothing fitted)."""
+    from ada.cli import AdaCLI
+    from ada.module import PPOModule
+
+    args = train_args(method, scale, seed, run, 1, ["--model.ppo.total_env_steps", str(budget(scale)), *extra])
+    cli = AdaCLI(PPOModule, run=False, args=args, parser_kwargs={"exit_on_error": False},
+                 save_config_kwargs={"overwrite": True}, seed_everything_default=False,
+                 trainer_defaults={"logger": False, "enable_checkpointing": False})
+    return cli.model
 
 
 def plot_zero_shot(curves: dict[str, list[dict]], path: Path) -> Path:
