@@ -39,7 +39,7 @@ SCALES: dict[str, dict] = {
                         "--model.curriculum.sfl.buffer_size", "4", "--model.curriculum.sfl.refresh_every", "2"],
               "overrides": {"max_steps": 8, "bank_size": 16}, "segment": 1, "segments": 2, "attempts": 1, "gifs": 0,
               "finetune_levels": ["m/h18_thrust_right_very_easy"], "finetune_steps": 64},
-    "cpu": {"train": ["--model.curriculum.sfl.num_candidates", "128"], "overrides": {}, "segment": 8, "segments": 3,
+    "cpu": {"train": ["--model.curriculum.sfl.num_candidates", "128"], "overrides": {}, "segment": 8, "segments": 2,
             "attempts": 2, "gifs": 1, "finetune_levels": ["s/h0_weak_thrust", "m/h18_thrust_right_very_easy"],
             "finetune_steps": 20480},
     "gpu": {"train": ["--model.env.num_envs", "4096", "--model.ppo.rollout_len", "256", "--model.ppo.minibatches", "8",
