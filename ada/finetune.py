@@ -31,6 +31,7 @@ from envs_warp.core.levels import LevelFileError
 from .artifacts import read_metrics
 from .config import EnvConfig
 from .evaluate import run_attempts
+from .train_args import ConfigError
 from .worlds import build_env, held_out_levels, read_level_file, world_config, world_of
 from .zero_shot import SIZES
 
@@ -49,9 +50,9 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         if self.env_steps < 1:
-            raise LevelFileError(f"finetune: env_steps must be >= 1, got {self.env_steps}")
+            raise ConfigError(f"finetune: --env-steps must be >= 1, got {self.env_steps}")
         if self.attempts < 1:
-            raise LevelFileError(f"finetune: attempts must be >= 1, got {self.attempts}")
+            raise ConfigError(f"finetune: --attempts must be >= 1, got {self.attempts}")
 
 
 def _sized(env_cfg: EnvConfig, size: str) -> EnvConfig:
