@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Kinetix's 74 hand-designed levels (physics2d's held-out set): installed --no-deps, so only its files arrive
+# (ada finds them with importlib's find_spec, never importing kinetix or jax)
+KINETIX_LEVELS := kinetix-env==3.0.2
 
 .PHONY: run demo test test-all bench venv clean
 
@@ -10,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps $(KINETIX_LEVELS)
 	touch $(STAMP)
 
 venv: $(STAMP)

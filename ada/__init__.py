@@ -55,6 +55,9 @@ _EXPORTS: dict[str, str] = {
     "read_metrics": "ada.artifacts",
     "plot_curves": "ada.artifacts",
     "play": "ada.playback",
+    "evaluate_zero_shot": "ada.zero_shot",
+    "FinetuneConfig": "ada.finetune",
+    "run_finetune": "ada.finetune",
     "CheckpointPlayer": "ada.players",
     # worlds
     "World": "envs_warp.core.world",

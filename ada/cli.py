@@ -35,7 +35,7 @@ from .trainer import fit_run, quiet_lightning
 
 # Errors of the user's making: printed as one line (exit code 2) unless --debug.
 USER_ERRORS = (ConfigError, WorldError, LevelFileError, CheckpointError, CheckpointMismatchError)
-COMMANDS = ("train", "eval", "compare", "play", "worlds", "export", "convert")
+COMMANDS = ("train", "eval", "compare", "play", "worlds", "export", "convert", "finetune")
 
 
 class AdaCLI(LightningCLI):
@@ -430,27 +430,35 @@ def convert_main(argv: list[str] | None = None) -> Path:
     return out
 
 
+def finetune_main(argv: list[str] | None = None) -> dict:
+    """``ada finetune``: see :mod:`ada.finetune`."""
+    from .finetune import finetune_main as run
+
+    return run(argv)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Dispatch ``ada train`` / ``eval`` / ``compare`` / ``play`` / ``worlds`` / ``export`` / ``convert``; user errors as one line, exit code 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: ada {train,eval,compare,play,worlds,export,convert} ... [--debug]   (ada COMMAND --help for its options)\n"
+        print("usage: ada {train,eval,compare,play,worlds,export,convert,finetune} ... [--debug]   (ada COMMAND --help for its options)\n"
               "  ada train --config experiments/configs/lidarnav_gru.yaml [--model.ppo.lr 1e-3 ...]\n"
               "  ada eval --ckpt runs/<run>/checkpoints/last.ckpt [--policy random] [--levels FILE]\n"
               "  ada compare --runs runs/<run A> runs/<run B> [--labels A B] [--levels 500] [--attempts 10]\n"
               "  ada play --ckpt runs/<run>/checkpoints/last.ckpt [--level FILE] [--gif OUT.gif]\n"
               "  ada worlds [NAME]\n"
               "  ada export --ckpt runs/<run>/checkpoints/last.ckpt --out agent.safetensors\n"
-              "  ada convert --trust --ckpt OLD.ckpt --out NEW.ckpt   (a trusted checkpoint of an older ada)",
+              "  ada convert --trust --ckpt OLD.ckpt --out NEW.ckpt   (a trusted checkpoint of an older ada)\n"
+              "  ada finetune --ckpt CKPT --levels held_out:m/arm_hard --env-steps 100000   (vs. the same from scratch)",
               file=sys.stdout if argv else sys.stderr)
         if not argv:
             raise SystemExit(2)
         return
     command, rest = argv[0], argv[1:]
     run = {"train": train_main, "eval": evaluate_main, "compare": compare_main, "play": play_main,
-           "worlds": worlds_main, "export": export_main, "convert": convert_main}.get(command)
+           "worlds": worlds_main, "export": export_main, "convert": convert_main, "finetune": finetune_main}.get(command)
     if run is None:
         print(f"ada: unknown command {command!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
         raise SystemExit(2)

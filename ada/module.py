@@ -36,6 +36,7 @@ from .config import EnvConfig, PPOConfig, TrialConfig, fingerprint
 from .curriculum import level_stats
 from .losses import LossModule, PolicyOutput, PPOLoss, combine
 from .policy import OBS_KEY
+from .policy_inputs import model_inputs, observation_config
 from .runtime import RunState, tensordict_to_plain
 from .trial_log import TrialLog
 from .worlds import describe, nonfinite_key, require_for_run, success_key
@@ -103,9 +104,9 @@ class PPOModule(LightningModule):
                  curriculum: CurriculumConfig | None = None,
                  extra_losses: Sequence[LossModule] | None = None) -> None:
         super().__init__()
-        self.env_cfg = env or EnvConfig()
         self.ppo_cfg = ppo or PPOConfig()
         self.policy_cfg = policy or PolicyConfig()
+        self.env_cfg = observation_config(env or EnvConfig(), self.policy_cfg)  # the view the policy reads
         self.curriculum_cfg = curriculum or CurriculumConfig()
         self.seed = seed
         self.save_hyperparameters({"env": asdict(self.env_cfg), "ppo": asdict(self.ppo_cfg),
@@ -115,9 +116,10 @@ class PPOModule(LightningModule):
         # refuse now, not after training, a run that needs a capability its world lacks
         require_for_run(self.env_cfg, self.curriculum_cfg.required_capabilities())
         obs_dim, action_space, self.num_agents = describe(self.env_cfg)
+        layout = model_inputs(self.env_cfg, self.policy_cfg)[1]  # entity encoder: how the observation is packed
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the run's seed only
             torch.manual_seed(seed)
-            self.model = ActorCritic(obs_dim, action_space, self.policy_cfg)
+            self.model = ActorCritic(obs_dim, action_space, self.policy_cfg, layout)
         self.losses = nn.ModuleList([PPOLoss(self.ppo_cfg), *(extra_losses or [])])
         self.register_buffer("env_steps", torch.zeros((), dtype=torch.long))
         self.rt: RunState | None = None

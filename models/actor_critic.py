@@ -8,6 +8,7 @@ from torch import nn
 from torch.distributions import Distribution
 
 from .encoders import VectorEncoder
+from .entity_encoder import EntityEncoder, EntityLayout
 from .gru import GRUCore, NoMemoryCore
 from .heads import DiscreteHead, GaussianHead, MultiDiscreteHead, ValueHead
 from .transformer_xl import TransformerXLCore
@@ -29,6 +30,7 @@ class PolicyConfig:
     """Architecture of the actor-critic."""
 
     core: str = "gru"  # "gru" | "trxl" (Transformer-XL) | "mlp" (no memory)
+    encoder: str = "flat"  # "flat" (MLP over the flat observation) | "entity" (attention over the world's entities)
     hidden: int = 128  # encoder width = GRU state = Transformer-XL model width
     encoder_layers: int = 2
     init_std: float = 0.5  # continuous actions: initial std as a fraction of the half range
@@ -39,6 +41,8 @@ class PolicyConfig:
     gating: bool = True  # GTrXL GRU-type gates instead of residual sums
     ff_mult: int = 4
     cache_dtype: str = "float32"  # rollout cache storage: "float32" | "bfloat16"
+    # entity encoder only (encoder="entity"; encoder_layers sets its attention blocks)
+    entity_heads: int = 4  # >= 3: head h sees relation h % 3 (all, jointed, structure)
 
 
 # Transformer-XL sizes for scaling runs (gated, ff_mult 4; about 25·hidden²·layers core parameters).
@@ -51,10 +55,11 @@ MODEL_SIZES: dict[str, dict] = {
 }
 
 
-def count_parameters(obs_dim: int, action: ActionSpace, cfg: PolicyConfig) -> dict[str, int]:
+def count_parameters(obs_dim: int, action: ActionSpace, cfg: PolicyConfig,
+                     entity_layout: EntityLayout | None = None) -> dict[str, int]:
     """``parameter_counts_by_name`` plus ``total`` of a model built on the meta device (no memory used)."""
     with torch.device("meta"):
-        model = ActorCritic(obs_dim, action, cfg)
+        model = ActorCritic(obs_dim, action, cfg, entity_layout)
     counts = model.parameter_counts_by_name()
     counts["total"] = sum(counts.values())
     return counts
@@ -63,11 +68,20 @@ def count_parameters(obs_dim: int, action: ActionSpace, cfg: PolicyConfig) -> di
 class ActorCritic(nn.Module):
     """Shared-trunk actor-critic with memory; batch dims first, robots folded into the batch."""
 
-    def __init__(self, obs_dim: int, action: ActionSpace, cfg: PolicyConfig | None = None) -> None:
+    def __init__(self, obs_dim: int, action: ActionSpace, cfg: PolicyConfig | None = None,
+                 entity_layout: EntityLayout | None = None) -> None:
         super().__init__()
         cfg = cfg or PolicyConfig()
         self.cfg = cfg
-        self.encoder = VectorEncoder(obs_dim, cfg.hidden, cfg.encoder_layers)
+        if cfg.encoder == "flat":
+            self.encoder: nn.Module = VectorEncoder(obs_dim, cfg.hidden, cfg.encoder_layers)
+        elif cfg.encoder == "entity":
+            if entity_layout is None or entity_layout.size != obs_dim:
+                raise ValueError(f"policy.encoder 'entity' needs the world's entity layout of the {obs_dim}-value "
+                                 f"observation, got {entity_layout}")
+            self.encoder = EntityEncoder(entity_layout, cfg.hidden, cfg.encoder_layers, cfg.entity_heads)
+        else:
+            raise ValueError(f"PolicyConfig.encoder must be 'flat' or 'entity', got {cfg.encoder!r}")
         if cfg.core == "gru":
             self.core: nn.Module = GRUCore(self.encoder.out_dim, cfg.hidden)
         elif cfg.core == "trxl":

@@ -3,11 +3,13 @@
 One "agent" per env (``A = 1``) so the multi-agent training code runs unchanged. Keys (batch ``[N]``;
 per agent ``[N, 1]`` under ``"agents"``):
 
-- ``("agents", "observation")`` ``[N, 1, D]``: the flat observation (Kinetix's symbolic-flat layout).
-- ``("agents", "entities", ...)``: the entity observation for an entity encoder: ``shapes``
-  ``[N, 1, P + C, 27]`` + ``shape_mask``; ``joints`` ``[N, 1, 2J, 22]`` (each joint in both
-  directions) + ``joint_index`` ``[N, 1, 2J, 2]`` (from, to body) + ``joint_mask``; ``thrusters``
-  ``[N, 1, T, 8]`` + ``thruster_index`` ``[N, 1, T]`` + ``thruster_mask``.
+- ``("agents", "observation")`` ``[N, 1, D]``: with ``observation="flat"`` (default) the flat
+  observation (Kinetix's symbolic-flat layout); with ``observation="entity"`` the entity observation
+  for an entity encoder, packed in the order of ``models.entity_encoder.EntityLayout``
+  (``cfg.entity_sizes``): ``shapes`` ``[P + C, 27]`` + ``shape_mask``; ``joints`` ``[2J, 22]`` (each
+  joint in both directions) + ``joint_index`` ``[2J, 2]`` (from, to body) + ``joint_mask``;
+  ``thrusters`` ``[T, 8]`` + ``thruster_index`` ``[T]`` + ``thruster_mask``; gravity / 10. Only the
+  view the policy reads is computed and stored.
 - ``("agents", "action")``: ``multi_discrete`` ``[N, 1, 6]`` in {0,1,2}^4 x {0,1}^2, ``discrete``
   ``[N, 1]`` in ``[0, 11)``, ``continuous`` ``[N, 1, 6]`` (motors [-1, 1], thrusters [0, 1]).
 - ``("agents", "reward")`` ``[N, 1, 1]``; ``("agents", "reached_goal")`` (green touched blue) and
@@ -43,6 +45,7 @@ from .observations import JOINT_FEATURES, SHAPE_FEATURES, THRUSTER_FEATURES, fla
 from .simulator import Physics2DConfig, Physics2DSim
 from .types import TaskParams
 
+OBSERVATIONS = ("flat", "entity")  # the views Physics2DEnvConfig.observation may choose
 ACTION_TYPES = {"continuous": task.ACTION_CONTINUOUS, "discrete": task.ACTION_DISCRETE,
                 "multi_discrete": task.ACTION_MULTI_DISCRETE}  # TaskParams.action_mode of each action type
 
@@ -59,6 +62,7 @@ class Physics2DEnvConfig:
     bank_seed: int = 0
     bank_noop_filter: bool = False  # drop bank levels that the do-nothing policy solves
     bank_path: str | None = None  # load the bank from a level file instead of generating it
+    observation: str = "flat"  # "flat" or "entity" (packed entity sets); set from the policy's encoder
     physics: Physics2DConfig = field(default_factory=Physics2DConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
 
@@ -74,6 +78,8 @@ class Physics2DEnvConfig:
             problems.append(f"max_steps must be >= 1, got {self.max_steps}")
         if self.bank_size < 1:
             problems.append(f"bank_size must be >= 1, got {self.bank_size}")
+        if self.observation not in OBSERVATIONS:
+            problems.append(f"observation must be one of {list(OBSERVATIONS)}, got {self.observation!r}")
         if problems:
             raise ValueError("Physics2DEnvConfig: " + "; ".join(problems))
 
@@ -92,6 +98,22 @@ class Physics2DEnvConfig:
         """Length of the flat observation."""
         c = self.cap
         return flat_layout(c.bodies, c.joints, c.thrusters)[2]
+
+    @property
+    def entity_sizes(self) -> dict[str, int]:
+        """Entity counts and feature sizes of the packed entity observation (``EntityLayout`` fields)."""
+        c = self.cap
+        return dict(shapes=c.bodies, joints=2 * c.joints, thrusters=c.thrusters, shape_features=SHAPE_FEATURES,
+                    joint_features=JOINT_FEATURES, thruster_features=THRUSTER_FEATURES, globals=1)
+
+    @property
+    def obs_dim(self) -> int:
+        """Length of ``("agents", "observation")`` for the chosen view."""
+        if self.observation == "flat":
+            return self.flat_obs_dim
+        e = self.entity_sizes
+        return (e["shapes"] * (e["shape_features"] + 1) + e["joints"] * (e["joint_features"] + 3)
+                + e["thrusters"] * (e["thruster_features"] + 2) + e["globals"])
 
 
 class Physics2DEnv(WarpEnv):
@@ -171,6 +193,7 @@ class Physics2DEnv(WarpEnv):
         self.nonfinite_count = torch.zeros(n, dtype=torch.int32, device=dev)  # [N] episodes so ended, never reset
         self._rows_mask = torch.zeros(n, **b)  # [N] rows a reset works on
         self._obs_rows = torch.ones(n, **b)  # [N] rows whose observation the next _observe computes
+        self._gravity_column = torch.full((n, 1), self.params.gravity_y / 10.0, **f32)  # [N, 1] entity global
         self._level_views = self.sim.level_views(self.levels)  # the per-row level record, as Warp sees it
         self._bank_views = level_arrays(self.bank) if self.bank is not None else None
         nb, J, T, D = c.bodies, c.joints, c.thrusters, self.cfg.flat_obs_dim
@@ -215,7 +238,6 @@ class Physics2DEnv(WarpEnv):
             torch.Size([3, 1, 6])
         """
         n, c, dev = num_envs, cfg.cap, torch.device(device)
-        nb, J, T = c.bodies, c.joints, c.thrusters
         width = c.motor_channels + c.thruster_channels
         if cfg.action_type == "continuous":
             low = torch.tensor([-1.0] * c.motor_channels + [0.0] * c.thruster_channels, device=dev)
@@ -227,19 +249,10 @@ class Physics2DEnv(WarpEnv):
             nvec = torch.tensor([3] * c.motor_channels + [2] * c.thruster_channels, device=dev)
             action = MultiCategorical(nvec=nvec, shape=(n, 1, width), dtype=torch.int64, device=dev)
         flag = lambda: Categorical(2, shape=(n, 1, 1), dtype=torch.bool, device=dev)  # noqa: E731
-        mask = lambda k: Categorical(2, shape=(n, 1, k), dtype=torch.bool, device=dev)  # noqa: E731
         feats = lambda *s: Unbounded(shape=(n, 1, *s), dtype=torch.float32, device=dev)  # noqa: E731
-        entities = Composite(
-            shapes=feats(nb, SHAPE_FEATURES), shape_mask=mask(nb),
-            joints=feats(2 * J, JOINT_FEATURES), joint_mask=mask(2 * J),
-            joint_index=Bounded(0, nb - 1, shape=(n, 1, 2 * J, 2), dtype=torch.int64, device=dev),
-            thrusters=feats(T, THRUSTER_FEATURES), thruster_mask=mask(T),
-            thruster_index=Bounded(0, nb - 1, shape=(n, 1, T), dtype=torch.int64, device=dev),
-            shape=(n, 1), device=dev,
-        )
         observation = Composite(
             {AGENTS: Composite(
-                observation=feats(cfg.flat_obs_dim), entities=entities, reached_goal=flag(), crashed=flag(),
+                observation=feats(cfg.obs_dim), reached_goal=flag(), crashed=flag(),
                 shape=(n, 1), device=dev,
             )},
             sim_nonfinite=Categorical(2, shape=(n, 1), dtype=torch.bool, device=dev),
@@ -297,18 +310,22 @@ class Physics2DEnv(WarpEnv):
         # reset the other rows still hold their last step's observation); the returned tensors are clones.
         n, dev = self.num_envs, self.device
         s = self._wp
+        entity = self.cfg.observation == "entity"
         self.sim.launch(observations.observations, (),
-                        inputs=[self.params, s["model"], s["density"], s["joints"], s["thrusters"], s["obs_rows"],
-                                s["state"]],
+                        inputs=[self.params, s["model"], s["density"], s["joints"], s["thrusters"], not entity, entity,
+                                s["obs_rows"], s["state"]],
                         outputs=[s["o_shapes"], s["o_shape_mask"], s["o_joints"], s["o_joint_index"],
                                  s["o_joint_mask"], s["o_thrusters"], s["o_thruster_index"], s["o_thruster_mask"],
                                  s["o_flat"]])
         o = self._obs
-        entities = TensorDict({k: v.unsqueeze(1).clone() for k, v in o.items() if k != "observation"},
-                              batch_size=(n, 1), device=dev)
+        if entity:  # packed in EntityLayout order: [N, D_e], a new tensor
+            obs = torch.cat([o["shapes"].flatten(1), o["shape_mask"].float(), o["joints"].flatten(1),
+                             o["joint_index"].flatten(1).float(), o["joint_mask"].float(), o["thrusters"].flatten(1),
+                             o["thruster_index"].float(), o["thruster_mask"].float(), self._gravity_column], dim=1)
+        else:
+            obs = o["observation"].clone()  # [N, D]
         agents = {
-            "observation": o["observation"].unsqueeze(1).clone(),
-            "entities": entities,
+            "observation": obs.unsqueeze(1),
             "reached_goal": self.reached.view(n, 1, 1).clone(),
             "crashed": self.crashed.view(n, 1, 1).clone(),
         }
@@ -379,4 +396,4 @@ class Physics2DEnv(WarpEnv):
         return torch.zeros(n, 1, width, dtype=dtype, device=self.device)
 
 
-__all__ = ["ACTION_TYPES", "Physics2DEnv", "Physics2DEnvConfig"]
+__all__ = ["ACTION_TYPES", "OBSERVATIONS", "Physics2DEnv", "Physics2DEnvConfig"]

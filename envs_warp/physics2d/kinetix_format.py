@@ -311,7 +311,8 @@ def kinetix_eval_levels(
     cap = capacity(size)
     root = Path(folder) if folder is not None else kinetix_levels_dir()
     if root is None or not root.is_dir():
-        raise LevelFileError("Kinetix levels not found: set KINETIX_LEVELS_DIR or install kinetix-env (--no-deps)")
+        raise LevelFileError("Kinetix levels not found: run `pip install --no-deps kinetix-env==3.0.2` (make venv "
+                             "does; only its level files are used) or set KINETIX_LEVELS_DIR to its levels folder")
     paths = [p for name in CAPACITIES if CAPACITIES[name].fits_in(cap) for p in sorted((root / name).glob("*.json"))]
     if not paths:
         raise LevelFileError(f"{root}: no Kinetix levels of a size that fits '{cap.name}'")

@@ -2,7 +2,8 @@
 
 Public entry: ``observations`` (launch ``(env,)``) writes, for every row set in ``rows``, one entity
 row per body (27 features), two directed rows per joint (22) and one per thruster (8), with masks and
-body indices, and the same features packed into the flat vector.
+body indices, and/or the same features packed into the flat vector: each view is written only when its
+flag is set (the env computes the view its policy reads, see ``Physics2DEnvConfig.observation``).
 """
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def one_hot_into(v: Any, start: int, count: int, k: int) -> Any:
 @wp.func
 def shape_observation(
     params: TaskParams,
+    write_flat: bool,
+    write_entity: bool,
     env: int,
     i: int,
     model: BodyModel,
@@ -107,16 +110,19 @@ def shape_observation(
             v[19 + 2 * k] = w[1]
         if nv == 3:
             v[26] = 1.0
-    shape_mask_out[env, i] = active
+    if write_entity:
+        shape_mask_out[env, i] = active
     slot = int(-1)
-    if i == 0:
-        slot = 0
-        flat_out[env, params.flat_dim - 1] = params.gravity_y / 10.0
-    elif i >= 4:
-        slot = i - 3
+    if write_flat:
+        if i == 0:
+            slot = 0
+            flat_out[env, params.flat_dim - 1] = params.gravity_y / 10.0
+        elif i >= 4:
+            slot = i - 3
     for f in range(SHAPE_FEATURES):
         y = clean(v[f])
-        shapes_out[env, i, f] = y
+        if write_entity:
+            shapes_out[env, i, f] = y
         if slot >= 0:
             flat_out[env, slot * SHAPE_FEATURES + f] = y
 
@@ -124,6 +130,8 @@ def shape_observation(
 @wp.func
 def joint_observation(
     params: TaskParams,
+    write_flat: bool,
+    write_entity: bool,
     env: int,
     j: int,
     model: BodyModel,
@@ -190,18 +198,22 @@ def joint_observation(
                 v[3] = pb[1]
                 v[4] = pa[0]
                 v[5] = pa[1]
-        joint_mask_out[env, row] = active
-        if d == 0:
-            joint_index_out[env, row, 0] = wp.int64(a)
-            joint_index_out[env, row, 1] = wp.int64(b)
-        else:
-            joint_index_out[env, row, 0] = wp.int64(b)
-            joint_index_out[env, row, 1] = wp.int64(a)
+        if write_entity:
+            joint_mask_out[env, row] = active
+            if d == 0:
+                joint_index_out[env, row, 0] = wp.int64(a)
+                joint_index_out[env, row, 1] = wp.int64(b)
+            else:
+                joint_index_out[env, row, 0] = wp.int64(b)
+                joint_index_out[env, row, 1] = wp.int64(a)
         for f in range(JOINT_FEATURES):
             y = clean(v[f])
-            joints_out[env, row, f] = y
-            if d == 0:
+            if write_entity:
+                joints_out[env, row, f] = y
+            if d == 0 and write_flat:
                 flat_out[env, base + f] = y
+    if not write_flat:
+        return
     for k in range(nb):
         ya = float(0.0)
         yb = float(0.0)
@@ -216,6 +228,8 @@ def joint_observation(
 @wp.func
 def thruster_observation(
     params: TaskParams,
+    write_flat: bool,
+    write_entity: bool,
     env: int,
     t: int,
     model: BodyModel,
@@ -245,13 +259,18 @@ def thruster_observation(
         v[5] = wp.sin(rot)
         v[6] = wp.cos(rot)
         v[7] = thrusters.power[env, t]
-    thruster_mask_out[env, t] = active
-    thruster_index_out[env, t] = wp.int64(body)
     base = params.flat_thruster_offset + t * (THRUSTER_FEATURES + nb)
     for f in range(THRUSTER_FEATURES):
         y = clean(v[f])
-        thrusters_out[env, t, f] = y
-        flat_out[env, base + f] = y
+        if write_entity:
+            thrusters_out[env, t, f] = y
+        if write_flat:
+            flat_out[env, base + f] = y
+    if write_entity:
+        thruster_mask_out[env, t] = active
+        thruster_index_out[env, t] = wp.int64(body)
+    if not write_flat:
+        return
     for k in range(nb):
         y = float(0.0)
         if active and k == body:
@@ -267,6 +286,8 @@ def observations(
     density: wp.array2d(dtype=float),
     joints: JointModel,
     thrusters: ThrusterModel,
+    write_flat: bool,  # write the flat observation
+    write_entity: bool,  # write the entity rows, masks and indices
     # Data in:
     rows: wp.array(dtype=wp.bool),
     state: BodyState,
@@ -281,17 +302,20 @@ def observations(
     thruster_mask_out: wp.array2d(dtype=wp.bool),
     flat_out: wp.array2d(dtype=float),
 ):
-    """Entity and flat observations of every row set in ``rows`` (rows not set are left as they are); launch (env,)."""
+    """Flat and/or entity observations (as the flags say) of every row set in ``rows`` (others are left as they
+    are); launch (env,)."""
     env = wp.tid()
     if not rows[env]:
         return
     for i in range(model.active.shape[1]):
-        shape_observation(params, env, i, model, state, density, shapes_out, shape_mask_out, flat_out)
+        shape_observation(params, write_flat, write_entity, env, i, model, state, density, shapes_out, shape_mask_out,
+                          flat_out)
     for j in range(joints.a.shape[1]):
-        joint_observation(params, env, j, model, joints, joints_out, joint_index_out, joint_mask_out, flat_out)
+        joint_observation(params, write_flat, write_entity, env, j, model, joints, joints_out, joint_index_out,
+                          joint_mask_out, flat_out)
     for t in range(thrusters.body.shape[1]):
-        thruster_observation(params, env, t, model, thrusters, thrusters_out, thruster_index_out, thruster_mask_out,
-                             flat_out)
+        thruster_observation(params, write_flat, write_entity, env, t, model, thrusters, thrusters_out,
+                             thruster_index_out, thruster_mask_out, flat_out)
 
 
 __all__ = ["JOINT_FEATURES", "SHAPE_FEATURES", "THRUSTER_FEATURES", "flat_layout", "observations"]

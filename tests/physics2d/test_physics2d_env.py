@@ -186,29 +186,6 @@ def test_continuous_actions_are_clipped_to_channel_ranges():
     assert torch.equal(env.sim.thruster_action, torch.tensor([[0.0, 1.0]]))
 
 
-def test_flat_observation_repeats_the_entity_rows():
-    env = make_env(4, size="m")
-    td = env.reset()
-    for _ in range(5):
-        td.update(env.full_action_spec.rand())
-        td = env.step(td)["next"]
-    flat = td["agents", "observation"][:, 0]
-    ent = td["agents", "entities"]
-    shapes = ent["shapes"][:, 0]  # [N, NB, 27]
-    kept = torch.cat([shapes[:, :1], shapes[:, 4:]], 1).flatten(1)  # polygons 1..3 are not in the flat view
-    assert torch.equal(flat[:, : kept.shape[1]], kept)
-    nb, J = shapes.shape[1], env.cap.joints
-    off = kept.shape[1]
-    for j in range(J):
-        block = flat[:, off + j * (22 + 2 * nb): off + (j + 1) * (22 + 2 * nb)]
-        assert torch.equal(block[:, :22], ent["joints"][:, 0, j])
-        mask = ent["joint_mask"][:, 0, j]
-        a = ent["joint_index"][:, 0, j, 0]
-        assert torch.equal(block[:, 22:22 + nb].argmax(1)[mask], a[mask])
-    assert float(flat[0, -1]) == pytest.approx(-0.981)
-    assert torch.equal(ent["shape_mask"][:, 0], env.sim.body_active.bool())
-
-
 def test_runtime_state_restores_an_exact_continuation():
     env = make_env(4, size="m", action_type="continuous")
     td = env.reset()
