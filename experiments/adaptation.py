@@ -41,8 +41,9 @@ SCALES: dict[str, dict] = {
     "gpu": {"train": ["--model.env.num_envs", "2048", "--model.ppo.total_env_steps", "200000000",
                       "--model.ppo.rollout_len", "128", "--model.ppo.minibatches", "8",
                       "--model.policy.hidden", "256", "--model.policy.layers", "3", "--model.policy.heads", "4",
-                      "--model.policy.memory_len", "120", "--model.env.overrides",
-                      json.dumps({"map_width": 7, "map_height": 7, "fill": 0.2})],
+                      "--model.policy.memory_len", "180", "--model.env.overrides",
+                      json.dumps({"map_width": 7, "map_height": 7, "fill": 0.2, "max_steps": 30,
+                                  "solvable_only": True})],
             "levels": 1000, "attempts": 4, "trials": 13},
 }
 

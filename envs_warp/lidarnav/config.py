@@ -126,15 +126,16 @@ class LidarNavConfig:
 
     @classmethod
     def hidden_goal_room(cls, num_agents: int = 1, **overrides) -> "LidarNavConfig":
-        """A small open room (5x5 cells: 3x3 m inside the walls) with the goal hidden, learnable on a CPU.
+        """A small open room (6x6 cells: 4x4 m inside the walls) with the goal hidden, sized for CPU training.
 
         Discrete actions, 16 exact lidar beams, coarse steps (``dt`` 0.5 s: a half turn takes ~13 steps,
-        crossing the room ~6) and 20 steps per trial; reward 4 for reaching the goal, -1 for hitting a wall
-        (which ends the trial), -0.01 per step; no progress or near-wall terms.
+        crossing the room ~8) and 20 steps per trial, too few to sweep the room, so a trial after the goal
+        was found pays for remembering it; goal circle 0.6 m; reward 4 for reaching the goal, -1 for
+        hitting a wall (which ends the trial), -0.01 per step; no progress or near-wall terms.
         """
-        room = dict(hidden_goal=True, map_width=5, map_height=5, fill=0.0, action_type="discrete",
-                    lidar_num_beams=16, lidar_max_range=4.0, lidar_quantise=False, dt=0.5, max_steps=20,
-                    weight_g=0.0, lidar_rew=0.0, coll_rew=-1.0)
+        room = dict(hidden_goal=True, map_width=6, map_height=6, fill=0.0, action_type="discrete",
+                    lidar_num_beams=16, lidar_max_range=6.0, lidar_quantise=False, dt=0.5, max_steps=20,
+                    goal_radius=0.6, weight_g=0.0, lidar_rew=0.0, coll_rew=-1.0)
         return replace(cls(), num_agents=num_agents, **{**room, **overrides})
 
     @property

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +15,9 @@ from envs_warp.lidarnav.env import LidarNavEnv
 from envs_warp.lidarnav.policies import TurnToGoal
 from tests.lidarnav.helpers import make_level
 
+ROOT = Path(__file__).resolve().parents[2]
 ROOM = LidarNavConfig.hidden_goal_room()
+SLOW_ENV_STEPS = 600_000  # the experiment's CPU budget (about 6 min for a GRU on 2 shared cores)
 START = (1.6, 2.5, 0.0)  # (x [m], y [m], θ [rad]): facing +x in the middle row
 
 
@@ -26,7 +29,7 @@ def two_goal_envs(cfg: LidarNavConfig, goals) -> LidarNavEnv:
 
 
 def test_the_preset_is_a_small_open_room_whose_observation_has_no_goal_columns():
-    assert ROOM.hidden_goal and ROOM.map_width == ROOM.map_height == 5 and ROOM.fill == 0.0
+    assert ROOM.hidden_goal and ROOM.map_width == ROOM.map_height == 6 and ROOM.fill == 0.0
     assert ROOM.obs_dim == ROOM.lidar_num_beams + 3
     assert LidarNavConfig().obs_dim == LidarNavConfig().lidar_num_beams + 5
     spec = LidarNavEnv.make_specs(ROOM, 2, "cpu")["observation"]["agents", "observation"]
@@ -100,3 +103,30 @@ def test_the_goal_stays_put_and_the_start_is_replayed_across_the_trials_of_an_ep
 def test_turn_to_goal_refuses_a_hidden_goal_config():
     with pytest.raises(ValueError, match="hidden_goal"):
         TurnToGoal(ROOM)
+
+
+def train_on_the_room(run, core: str, env_steps: int):
+    """``ada train`` on the experiment's hidden-goal config (K ~ U[1, 6]) with a short budget."""
+    from ada.cli import train
+
+    config = ROOT / "experiments" / "configs" / "adaptation" / "lidarnav_hidden_goal.yaml"
+    return train(["--config", str(config), "--trainer.default_root_dir", str(run), "--model.policy.core", core,
+                  "--model.ppo.total_env_steps", str(env_steps), "--trainer.enable_progress_bar", "false",
+                  "--trainer.enable_model_summary", "false", "--artifacts", "false"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("core", ["gru", "mlp"])
+def test_after_short_training_a_memory_policy_finds_the_hidden_goal_more_often_in_trial_2(core, tmp_path):
+    """GRU: trial 2 success clearly above trial 1 on held-out levels; MLP (same trial inputs, no memory): not."""
+    from ada.trial_eval import outcomes_by_trial
+    from ada.worlds import random_levels
+
+    module = train_on_the_room(tmp_path / core, core, SLOW_ENV_STEPS)
+    levels = random_levels(module.env_cfg, 128, seed=100_000)  # held out: no training row drew these
+    success = outcomes_by_trial(module.env_cfg, module.model, levels, trials=2, attempts=4, seed=7)["success"]
+    first, second = success[..., 0].mean(), success[..., 1].mean()  # over 512 episodes each
+    if core == "gru":
+        assert second >= first + 0.08, f"GRU: trial 2 success {second:.3f} not clearly above trial 1 {first:.3f}"
+    else:
+        assert second <= first + 0.04, f"MLP: trial 2 success {second:.3f} above trial 1 {first:.3f}"
