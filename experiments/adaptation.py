@@ -93,16 +93,17 @@ def combine(per_seed: list[dict]) -> list[dict]:
 
 
 def write_table(results: dict, path: Path) -> str:
-    """Markdown: one line per trial index, success and median / 20th-percentile score per core."""
+    """Markdown: one line per trial index, success and mean / median / 20th-percentile trial return per core."""
     cores = list(results["cores"])
-    head = "| trial | " + " | ".join(f"{c} success | {c} median | {c} p20" for c in cores) + " |"
-    lines = [head, "|" + "---|" * (1 + 3 * len(cores))]
+    head = "| trial | " + " | ".join(f"{c} success | {c} mean | {c} median | {c} p20" for c in cores) + " |"
+    lines = [head, "|" + "---|" * (1 + 4 * len(cores))]
     for k in range(len(results["cores"][cores[0]]["rows"])):
         cells = []
         for c in cores:
             r = results["cores"][c]["rows"][k]
             spread = f" ± {r['success_mean_std']:.2f}" if len(results["seeds"]) > 1 else ""
-            cells += [f"{r['success_mean']:.2f}{spread}", f"{r['score_median']:.2f}", f"{r['score_p20']:.2f}"]
+            cells += [f"{r['success_mean']:.2f}{spread}", f"{r['score_mean']:.2f}", f"{r['score_median']:.2f}",
+                      f"{r['score_p20']:.2f}"]
         lines.append(f"| {k + 1} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     path.write_text(text)
@@ -110,7 +111,7 @@ def write_table(results: dict, path: Path) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    """``score_by_trial.png``: success rate and median score (20th percentile dashed) against the trial index."""
+    """``score_by_trial.png``: success rate, and mean / median / 20th-percentile trial return, against the trial index."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,8 +126,9 @@ def plot(results: dict, path: Path) -> None:
         line, = left.plot(k, success, marker="o", label=core)
         if spread.any():
             left.fill_between(k, success - spread, success + spread, alpha=0.2, color=line.get_color())
-        right.plot(k, [r["score_median"] for r in rows], marker="o", color=line.get_color(), label=f"{core} median")
-        right.plot(k, [r["score_p20"] for r in rows], ls="--", color=line.get_color(), label=f"{core} p20")
+        right.plot(k, [r["score_mean"] for r in rows], marker="o", color=line.get_color(), label=f"{core} mean")
+        right.plot(k, [r["score_median"] for r in rows], ls="--", color=line.get_color(), label=f"{core} median")
+        right.plot(k, [r["score_p20"] for r in rows], ls=":", color=line.get_color(), label=f"{core} p20")
     trained = results["trained_k_max"]
     for ax in (left, right):
         ax.axvline(trained + 0.5, color="grey", lw=0.8, ls=":")

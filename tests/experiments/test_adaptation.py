@@ -32,5 +32,5 @@ def test_smoke_adaptation_trains_every_core_and_writes_the_per_trial_table_and_p
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["trained_k_max"] == 6 and saved["held_out_seed"] == [script.HELD_OUT_SEED]
     table = (tmp_path / "adaptation.md").read_text()
-    assert table.count("\n") == 2 + 13 and "trxl success" in table
+    assert table.count("\n") == 2 + 13 and "trxl success | trxl mean" in table
     assert (tmp_path / "score_by_trial.png").stat().st_size > 1000
