@@ -1,9 +1,10 @@
-"""Time a physics2d trial restart: the base class's default (gathers ``current_levels()`` every call) vs physics2d's own.
+"""Time a physics2d trial restart: the base class's default (gathers ``current_levels()``) vs physics2d's own.
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/physics2d_restart.py --num-envs 256 1024 --repeats 50
 
-Prints the median milliseconds per ``restart(mask)`` (the two variants interleaved) (half the rows restart) and writes JSON with ``--out``. Both
-variants do the same work otherwise (reload the level into the simulator, clear the episode state).
+Prints the median milliseconds per ``restart(mask)`` with half the rows restarting (the two variants
+interleaved) and writes JSON with ``--out``. Both variants do the same work otherwise (reload the level
+into the simulator, clear the episode state).
 """
 from __future__ import annotations
 

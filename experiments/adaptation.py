@@ -111,7 +111,7 @@ def write_table(results: dict, path: Path) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    """``score_by_trial.png``: success rate, and mean / median / 20th-percentile trial return, against the trial index."""
+    """``score_by_trial.png``: success rate and mean / median / 20th-percentile trial return by trial index."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -209,7 +209,8 @@ class Physics2DEnv(WarpEnv):
             reward=r(self.reward), terminated=r(self.terminated, wp.bool), truncated=r(self.truncated, wp.bool),
             reached=r(self.reached, wp.bool), crashed=r(self.crashed, wp.bool),
             nonfinite=r(self.nonfinite, wp.bool), nonfinite_count=r(self.nonfinite_count),
-            rows=r(self._rows_mask, wp.bool), obs_rows=r(self._obs_rows, wp.bool), reset_rows=r(self._episode_rows, wp.bool),
+            rows=r(self._rows_mask, wp.bool), obs_rows=r(self._obs_rows, wp.bool),
+            episode_rows=r(self._episode_rows, wp.bool),
             rng_seed=r(self.rng_seed), rng_counter=r(self.rng_counter),
             o_flat=r(o["observation"]), o_shapes=r(o["shapes"]), o_shape_mask=r(o["shape_mask"], wp.bool),
             o_joints=r(o["joints"]), o_joint_index=r(o["joint_index"]), o_joint_mask=r(o["joint_mask"], wp.bool),
@@ -288,7 +289,7 @@ class Physics2DEnv(WarpEnv):
         if self.channel_perm is not None:
             self._episode_rows.copy_(mask)
             launch(task.draw_channel_permutation, (),
-                   inputs=[s["rng_seed"], s["rng_counter"], s["reset_rows"], self.cap.motor_channels,
+                   inputs=[s["rng_seed"], s["rng_counter"], s["episode_rows"], self.cap.motor_channels,
                            self.cap.thruster_channels],
                    outputs=[s["channel_perm"]])
         self._load_rows(mask)
