@@ -1,10 +1,18 @@
 """Configuration of the lidar navigation world; the defaults are JaxNav's (``jaxmarl`` 0.2, ``Grid-Rand-Poly``).
 
-Two presets: :meth:`LidarNavConfig.jaxnav` is the ``jaxmarl`` 0.2 package defaults (the dataclass
+Presets: :meth:`LidarNavConfig.jaxnav` is the ``jaxmarl`` 0.2 package defaults (the dataclass
 defaults); :meth:`LidarNavConfig.jaxnav_paper` is the environment of the SFL paper's experiments
 (Rutherford et al. 2024, "No Regrets"; ``sfl/train/config/env/jaxnav.yaml`` of
 ``amacrutherford/sampling-for-learnability``): denser clutter, a smaller goal circle and starts/goals
-on cell centres.
+on cell centres; :meth:`LidarNavConfig.hidden_goal_room` is a meta-RL task (not JaxNav's): a small open
+room whose goal the robot cannot sense, rewarded only when it finds it, so finding it again in a later
+trial of the episode takes memory.
+
+Hidden goal (``hidden_goal=True``): the observation drops the goal distance and bearing columns
+(``obs_dim`` is ``beams + 3``: lidar, (v, w), lambda) and the progress reward (``weight_g``) is not paid,
+so neither the observation nor the reward says where the goal is until the robot reaches it (``goal_rew``).
+The goal is part of the level, so it stays put across the trials of an episode: a trial restart
+(``WarpEnv.restart``) replays the level, start pose and goal both.
 """
 from __future__ import annotations
 
@@ -66,6 +74,7 @@ class LidarNavConfig:
     min_goal_dist: float | None = None  # [m]; None: 1 + rad
     max_goal_dist: float | None = None  # [m]; None: height - 1 - rad
     solvable_only: bool = False  # JaxNav does not check paths; curricula may ask for it
+    hidden_goal: bool = False  # no goal distance/bearing in the observation, no progress reward (see the module doc)
 
     def __post_init__(self) -> None:
         problems = []
@@ -115,6 +124,20 @@ class LidarNavConfig:
         """The SFL paper's JaxNav environment: the package defaults with ``PAPER_FIELDS`` (fill 0.6, goal radius 0.3, grid sampler)."""
         return replace(cls(), num_agents=num_agents, **{**PAPER_FIELDS, **overrides})
 
+    @classmethod
+    def hidden_goal_room(cls, num_agents: int = 1, **overrides) -> "LidarNavConfig":
+        """A small open room (6x6 cells: 4x4 m inside the walls) with the goal hidden, sized for CPU training.
+
+        Discrete actions, 16 exact lidar beams, coarse steps (``dt`` 0.5 s: a half turn takes ~13 steps,
+        crossing the room ~8) and 20 steps per trial, too few to sweep the room, so a trial after the goal
+        was found pays for remembering it; goal circle 0.6 m; reward 4 for reaching the goal, -1 for
+        hitting a wall (which ends the trial), -0.01 per step; no progress or near-wall terms.
+        """
+        room = dict(hidden_goal=True, map_width=6, map_height=6, fill=0.0, action_type="discrete",
+                    lidar_num_beams=16, lidar_max_range=6.0, lidar_quantise=False, dt=0.5, max_steps=20,
+                    goal_radius=0.6, weight_g=0.0, lidar_rew=0.0, coll_rew=-1.0)
+        return replace(cls(), num_agents=num_agents, **{**room, **overrides})
+
     @property
     def preset(self) -> str:
         """Which preset this config is apart from ``num_agents`` and ``action_type``: "jaxnav", "jaxnav_paper" or "custom"."""
@@ -139,8 +162,9 @@ class LidarNavConfig:
 
     @property
     def obs_dim(self) -> int:
-        """Length of one robot's observation: beams, (v, w), goal distance, goal bearing, lambda."""
-        return self.lidar_num_beams + 5
+        """Length of one robot's observation: beams, (v, w), goal distance, goal bearing, lambda (no goal columns
+        when ``hidden_goal``)."""
+        return self.lidar_num_beams + (3 if self.hidden_goal else 5)
 
     def kernel_params(self) -> "wp.codegen.StructInstance":
         """The ``NavParams`` struct the kernels read."""
@@ -168,4 +192,5 @@ class LidarNavConfig:
         p.grid_sample = int(self.sample_test_case_type == "grid")
         p.min_goal_dist, p.max_goal_dist = self.goal_dist_range
         p.solvable_only = int(self.solvable_only)
+        p.hidden_goal = int(self.hidden_goal)
         return p

@@ -26,7 +26,8 @@ class LidarNavEnv(WarpEnv):
     """N worlds of A differential-drive robots with 2-D lidar in walled grid maps.
 
     Keys (batch ``[N]``; per robot ``[N, A]`` under ``"agents"``):
-    ``("agents", "observation")`` ``[N, A, beams + 5]``; ``("agents", "action")`` ``[N, A, 2]``
+    ``("agents", "observation")`` ``[N, A, beams + 5]`` (``[N, A, beams + 3]``, no goal columns, with
+    ``cfg.hidden_goal``); ``("agents", "action")`` ``[N, A, 2]``
     (v [m/s], w [rad/s]) or ``[N, A]`` indices; ``("agents", "reward")`` ``[N, A, 1]``;
     ``("agents", "reached_goal")`` / ``("agents", "crashed")`` ``[N, A, 1]`` bool;
     ``("agents", "outcome")`` ``[N, A, 1]`` int8, the robot's first terminal event (0 running, 1 goal,

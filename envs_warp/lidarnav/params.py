@@ -56,3 +56,4 @@ class NavParams:
     max_goal_dist: float  # [m]
     grid_sample: int  # 1: starts and goals on free cell centres (JaxNav's "grid" sampler)
     solvable_only: int  # 1: regenerate maps until every robot has a grid path to its goal
+    hidden_goal: int  # 1: no goal columns in the observation, no progress reward

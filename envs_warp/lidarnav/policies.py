@@ -14,6 +14,9 @@ class TurnToGoal:
     """Steer towards the goal bearing and drive when roughly facing it; ignores the lidar."""
 
     def __init__(self, cfg: LidarNavConfig, gain: float = 2.0) -> None:
+        if cfg.hidden_goal:
+            raise ValueError("TurnToGoal: the config hides the goal (hidden_goal=True); this baseline needs the "
+                             "goal bearing in the observation")
         self.cfg = cfg
         self.gain = gain
         self.table = torch.tensor(DISCRETE_ACTIONS)  # [15, 2]

@@ -42,7 +42,7 @@ def agent_outputs(
     crashed: wp.array2d(dtype=wp.int32),  # [N, A] in/out
     outcome: wp.array2d(dtype=wp.int32),  # [N, A] in/out, OUTCOME_* codes
     reward_out: wp.array2d(dtype=float),  # [N, A] individual reward
-    obs_out: wp.array3d(dtype=float),  # [N, A, B + 5]
+    obs_out: wp.array3d(dtype=float),  # [N, A, B + 5], or [N, A, B + 3] with hidden_goal
 ):
     """Per-robot outcome flags, JaxNav's individual reward terms and the observation vector."""
     env, i = wp.tid()
@@ -64,17 +64,23 @@ def agent_outputs(
     gdist = wp.clamp(wp.length(to_goal), 0.0, p.max_range)
     gbear = wrap_angle(wp.atan2(to_goal[1], to_goal[0]) - theta[env, i])
     lam = p.rew_lambda
+    v_obs = s[0]
+    w_obs = s[1]
+    d_obs = gdist
+    b_obs = gbear
     if p.normalise == 1:
-        obs_out[env, i, p.num_beams + 0] = s[0] / p.max_v - 0.5
-        obs_out[env, i, p.num_beams + 1] = s[1] / p.max_w
-        obs_out[env, i, p.num_beams + 2] = gdist / p.max_range - 0.5
-        obs_out[env, i, p.num_beams + 3] = gbear / wp.pi
-        obs_out[env, i, p.num_beams + 4] = lam - 0.5
+        v_obs = s[0] / p.max_v - 0.5
+        w_obs = s[1] / p.max_w
+        d_obs = gdist / p.max_range - 0.5
+        b_obs = gbear / wp.pi
+        lam = lam - 0.5
+    obs_out[env, i, p.num_beams + 0] = v_obs
+    obs_out[env, i, p.num_beams + 1] = w_obs
+    if p.hidden_goal == 1:  # the robot cannot sense its goal: lidar, (v, w), lambda
+        obs_out[env, i, p.num_beams + 2] = lam
     else:
-        obs_out[env, i, p.num_beams + 0] = s[0]
-        obs_out[env, i, p.num_beams + 1] = s[1]
-        obs_out[env, i, p.num_beams + 2] = gdist
-        obs_out[env, i, p.num_beams + 3] = gbear
+        obs_out[env, i, p.num_beams + 2] = d_obs
+        obs_out[env, i, p.num_beams + 3] = b_obs
         obs_out[env, i, p.num_beams + 4] = lam
     if with_reward == 0:
         reward_out[env, i] = 0.0
@@ -99,6 +105,8 @@ def agent_outputs(
             outcome[env, i] = OUTCOME_GOAL
     # -- individual reward
     progress = p.weight_g * (wp.length(old_pos[env, i] - g) - wp.length(c - g))
+    if p.hidden_goal == 1:  # progress would tell where the goal is
+        progress = 0.0
     rg = progress
     if new_reached != 0:
         rg = p.goal_rew

@@ -24,7 +24,16 @@ Levels: rows load the level assigned with :meth:`set_levels` at their next reset
 on the device, picked by the row's (seed, reset counter). Nothing is generated inside ``step``.
 A reset is one masked kernel that copies each reset row's level (bank level ``bank_index[row]``, or
 the row's own record ``levels[row]`` when it is -1) into the simulator; ``current_levels()`` gives
-the level every row is running.
+the level every row is running. A trial restart (:meth:`~envs_warp.core.env_base.WarpEnv.restart`)
+replays the row's level from where it is kept (its ``bank_index``, or its record), gathering nothing.
+
+Hidden action permutation (``hidden_permutation=True``, a meta-RL task in the AdA spirit): every episode
+binds the action's channels to the level's actuators by a permutation the agent does not observe,
+``channel_perm`` ``[N, M + T]`` (action channel ``c`` drives actuator channel ``channel_perm[row, c]``;
+motors among motors, thrusters among thrusters). It is drawn at each episode reset from the row's own
+(seed, reset counter) stream, kept across the trials of the episode (restarts do not re-draw it), and
+is part of the runtime state, so resumes are exact. Finding out which channel moves what is the
+information a memory carries from one trial to the next.
 """
 from __future__ import annotations
 
@@ -63,6 +72,7 @@ class Physics2DEnvConfig:
     bank_noop_filter: bool = False  # drop bank levels that the do-nothing policy solves
     bank_path: str | None = None  # load the bank from a level file instead of generating it
     observation: str = "flat"  # "flat" or "entity" (packed entity sets); set from the policy's encoder
+    hidden_permutation: bool = False  # bind action channels to actuators by a hidden per-episode permutation
     physics: Physics2DConfig = field(default_factory=Physics2DConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
 
@@ -191,9 +201,13 @@ class Physics2DEnv(WarpEnv):
         self.crashed = torch.zeros(n, **b)  # [N]
         self.nonfinite = torch.zeros(n, **b)  # [N] the state became NaN/inf in the last step
         self.nonfinite_count = torch.zeros(n, dtype=torch.int32, device=dev)  # [N] episodes so ended, never reset
+        # [N, M + T] actuator channel driven by each action channel (None: identity, no permutation)
+        self.channel_perm = (torch.arange(width, dtype=torch.int64, device=dev).repeat(n, 1)
+                             if self.cfg.hidden_permutation else None)
         self._rows_mask = torch.zeros(n, **b)  # [N] rows a reset works on
         self._obs_rows = torch.ones(n, **b)  # [N] rows whose observation the next _observe computes
         self._gravity_column = torch.full((n, 1), self.params.gravity_y / 10.0, **f32)  # [N, 1] entity global
+        self._episode_rows = torch.zeros(n, **b)  # [N] rows an episode reset works on (the permutation draw)
         self._level_views = self.sim.level_views(self.levels)  # the per-row level record, as Warp sees it
         self._bank_views = level_arrays(self.bank) if self.bank is not None else None
         nb, J, T, D = c.bodies, c.joints, c.thrusters, self.cfg.flat_obs_dim
@@ -219,12 +233,15 @@ class Physics2DEnv(WarpEnv):
             reached=r(self.reached, wp.bool), crashed=r(self.crashed, wp.bool),
             nonfinite=r(self.nonfinite, wp.bool), nonfinite_count=r(self.nonfinite_count),
             rows=r(self._rows_mask, wp.bool), obs_rows=r(self._obs_rows, wp.bool),
+            episode_rows=r(self._episode_rows, wp.bool),
             rng_seed=r(self.rng_seed), rng_counter=r(self.rng_counter),
             o_flat=r(o["observation"]), o_shapes=r(o["shapes"]), o_shape_mask=r(o["shape_mask"], wp.bool),
             o_joints=r(o["joints"]), o_joint_index=r(o["joint_index"]), o_joint_mask=r(o["joint_mask"], wp.bool),
             o_thrusters=r(o["thrusters"]), o_thruster_index=r(o["thruster_index"]),
             o_thruster_mask=r(o["thruster_mask"], wp.bool),
         )
+        if self.channel_perm is not None:
+            self._wp["channel_perm"] = r(self.channel_perm)
 
     @classmethod
     def make_specs(cls, cfg: Physics2DEnvConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
@@ -282,6 +299,26 @@ class Physics2DEnv(WarpEnv):
             self.bank_index.masked_fill_(mask & self.level_pending, -1)
         else:
             self.bank_index.masked_fill_(mask, -1)
+        if self.channel_perm is not None:
+            self._episode_rows.copy_(mask)
+            launch(task.draw_channel_permutation, (),
+                   inputs=[s["rng_seed"], s["rng_counter"], s["episode_rows"], self.cap.motor_channels,
+                           self.cap.thruster_channels],
+                   outputs=[s["channel_perm"]])
+        self._load_rows(mask)
+
+    def _restart_rows(self, mask: torch.Tensor) -> None:
+        """Replay the masked rows' levels (a trial boundary): bank rows reload ``bank_index``, others their record.
+
+        Nothing is gathered from the bank and the permutation is kept. A level given with ``set_levels``
+        since the episode began (pending) starts here, as the base class does it.
+        """
+        self.bank_index.masked_fill_(mask & self.level_pending, -1)
+        self._load_rows(mask)
+        self.level_pending.logical_and_(~mask)
+
+    def _load_rows(self, mask: torch.Tensor) -> None:
+        """Copy each masked row's level (``bank_index`` or its record) into the simulator; clear its episode state."""
         self.sim.reset_rows(mask, self.bank_index, self._level_views, self._bank_views)
         self.step_count.masked_fill_(mask, 0)
         self.last_distance.masked_fill_(mask, -1.0)
@@ -293,6 +330,8 @@ class Physics2DEnv(WarpEnv):
         self._obs_rows.fill_(True)
         action = tensordict.get((AGENTS, "action"))
         s, launch = self._wp, self.sim.launch
+        if self.channel_perm is not None:
+            action = self.permuted_action(action)
         if self.cfg.action_type == "continuous":
             self._action_float.copy_(action.reshape(self.num_envs, -1))
         else:
@@ -344,6 +383,25 @@ class Physics2DEnv(WarpEnv):
             batch_size=(n,),
             device=dev,
         )
+
+    def permuted_action(self, action: torch.Tensor) -> torch.Tensor:
+        """The action in actuator order under ``channel_perm``, shaped like ``action`` (tensor ops, no host sync).
+
+        Multi-discrete / continuous ``[N, 1, M + T]``: actuator ``channel_perm[c]`` gets channel ``c``'s value.
+        Discrete ``[N, 1]``: index ``2c + d`` (motor ``c``, direction ``d``) becomes ``2·perm[c] + d`` and
+        thruster index ``2M + 1 + t`` becomes ``2M + 1 + perm[M + t] - M``; the no-op stays.
+        """
+        perm, n = self.channel_perm, self.num_envs
+        if self.cfg.action_type != "discrete":
+            flat = action.reshape(n, -1)  # [N, M + T]
+            return torch.empty_like(flat).scatter_(1, perm, flat).view_as(action)
+        m, t = self.cap.motor_channels, self.cap.thruster_channels
+        a = action.reshape(n).long()  # [N]
+        motor, thruster = a < 2 * m, (a > 2 * m) & (a <= 2 * m + t)
+        channel = torch.where(motor, a // 2, torch.where(thruster, a - m - 1, 0))  # [N] action channel
+        target = perm.gather(1, channel.unsqueeze(1)).squeeze(1)  # [N] actuator channel
+        mapped = torch.where(motor, 2 * target + a % 2, torch.where(thruster, target + m + 1, a))
+        return mapped.to(action.dtype).view_as(action)
 
     # ------------------------------------------------------------------ helpers
     def runtime_state(self) -> dict[str, torch.Tensor]:

@@ -3,7 +3,8 @@
 Public entries, in step order: ``actions_to_controls`` (the agent's action -> per-channel motor and
 thruster controls), then after the physics substeps ``step_outputs`` (reward, episode flags and
 shaping state); ``sample_bank_rows`` picks a bank level for every reset row from its (seed, reset
-counter). All launch ``(env,)``.
+counter) and ``draw_channel_permutation`` the hidden action-channel permutation of an episode from the
+same stream. All launch ``(env,)``.
 """
 from __future__ import annotations
 
@@ -81,6 +82,46 @@ def sample_bank_rows(
     if rows[env]:
         state = wp.rand_init(rng_seed[env], rng_counter[env])
         bank_index_out[env] = int(wp.randu(state) % wp.uint32(bank_size))
+
+
+@wp.kernel
+def draw_channel_permutation(
+    # Data in:
+    rng_seed: wp.array(dtype=wp.int32),
+    rng_counter: wp.array(dtype=wp.int32),
+    rows: wp.array(dtype=wp.bool),
+    motor_channels: int,
+    thruster_channels: int,
+    # Data out:
+    perm_out: wp.array2d(dtype=wp.int64),
+):
+    """A uniform permutation of the motor channels and one of the thruster channels for every masked row; launch (env,).
+
+    ``perm_out[env, c]`` is the actuator channel that action channel ``c`` drives (motors ``0..M-1`` among
+    themselves, thrusters ``M..M+T-1`` among themselves). Drawn (Fisher-Yates) from the row's (seed, reset
+    counter) stream after the draw ``sample_bank_rows`` takes from it.
+    """
+    env = wp.tid()
+    if not rows[env]:
+        return
+    state = wp.rand_init(rng_seed[env], rng_counter[env])
+    wp.randu(state)  # the bank index's draw
+    M = motor_channels
+    T = thruster_channels
+    for c in range(M + T):
+        perm_out[env, c] = wp.int64(c)
+    for k in range(M - 1):
+        i = M - 1 - k
+        j = int(wp.randu(state) % wp.uint32(i + 1))
+        swap = perm_out[env, i]
+        perm_out[env, i] = perm_out[env, j]
+        perm_out[env, j] = swap
+    for k in range(T - 1):
+        i = M + T - 1 - k
+        j = M + int(wp.randu(state) % wp.uint32(i - M + 1))
+        swap = perm_out[env, i]
+        perm_out[env, i] = perm_out[env, j]
+        perm_out[env, j] = swap
 
 
 @wp.func
@@ -164,5 +205,5 @@ def step_outputs(
         nonfinite_count_inout[env] = nonfinite_count_inout[env] + 1
 
 
-__all__ = ["ACTION_CONTINUOUS", "ACTION_DISCRETE", "ACTION_MULTI_DISCRETE", "actions_to_controls", "sample_bank_rows",
-           "step_outputs"]
+__all__ = ["ACTION_CONTINUOUS", "ACTION_DISCRETE", "ACTION_MULTI_DISCRETE", "actions_to_controls",
+           "draw_channel_permutation", "sample_bank_rows", "step_outputs"]

@@ -1,0 +1,139 @@
+"""lidarnav with the goal hidden: no goal information in observation or reward, the goal kept across trials."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+
+from ada.config import EnvConfig, TrialConfig
+from ada.trials import TRIAL_START
+from ada.worlds import build_env, describe, scripted_policy, with_memory
+from envs_warp.lidarnav.config import LidarNavConfig
+from envs_warp.lidarnav.env import LidarNavEnv
+from envs_warp.lidarnav.policies import TurnToGoal
+from tests.lidarnav.helpers import make_level
+
+ROOT = Path(__file__).resolve().parents[2]
+ROOM = LidarNavConfig.hidden_goal_room()
+SLOW_ENV_STEPS = 600_000  # the experiment's CPU budget
+START = (1.6, 2.5, 0.0)  # (x [m], y [m], θ [rad]): facing +x in the middle row
+
+
+def two_goal_envs(cfg: LidarNavConfig, goals) -> LidarNavEnv:
+    """One env, one row per goal, every row starting at ``START``."""
+    env = LidarNavEnv(cfg, num_envs=len(goals), random_levels=False)
+    env.set_levels(torch.cat([make_level(cfg, [START], [g]) for g in goals]))
+    return env
+
+
+def test_the_preset_is_a_small_open_room_whose_observation_has_no_goal_columns():
+    assert ROOM.hidden_goal and ROOM.map_width == ROOM.map_height == 6 and ROOM.fill == 0.0
+    assert ROOM.obs_dim == ROOM.lidar_num_beams + 3
+    assert LidarNavConfig().obs_dim == LidarNavConfig().lidar_num_beams + 5
+    spec = LidarNavEnv.make_specs(ROOM, 2, "cpu")["observation"]["agents", "observation"]
+    assert spec.shape == (2, 1, ROOM.lidar_num_beams + 3)
+    cfg = EnvConfig(world="lidarnav", overrides={f.name: getattr(ROOM, f.name) for f in dataclasses.fields(ROOM)})
+    assert describe(cfg)[0] == ROOM.lidar_num_beams + 3
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+def test_moving_the_goal_changes_nothing_the_robot_senses_when_hidden(hidden):
+    """Two rows differ only in the goal: the same observations and rewards while neither reaches it."""
+    cfg = dataclasses.replace(ROOM, hidden_goal=hidden, weight_g=0.25)  # progress reward asked for: hidden drops it
+    env = two_goal_envs(cfg, [(3.4, 3.4), (3.4, 1.6)])  # up-right and down-right of the start
+    td = env.reset()
+    obs = [td["agents", "observation"].clone()]
+    rewards = []
+    forward = torch.full((2, 1), 12, dtype=torch.int64)  # (v 1 m/s, w 0): straight ahead along y = 2.5
+    for _ in range(2):
+        td = env.step(td.set(("agents", "action"), forward))
+        assert not td["next", "agents", "reached_goal"].any()
+        obs.append(td["next", "agents", "observation"].clone())
+        rewards.append(td["next", "agents", "reward"].clone())
+        td = env.step_mdp(td)
+    same_obs = all(torch.equal(o[0], o[1]) for o in obs)
+    same_reward = all(torch.equal(r[0], r[1]) for r in rewards)
+    if hidden:
+        assert same_obs and same_reward
+        assert torch.allclose(rewards[-1], torch.full_like(rewards[-1], cfg.dt_rew)), "only the time penalty is paid"
+    else:
+        assert not same_obs and not same_reward, "the visible-goal control must see the goal"
+
+
+def test_reaching_the_hidden_goal_pays_the_goal_reward_and_ends_the_trial():
+    env = two_goal_envs(ROOM, [(2.6, 2.5)])  # 1 m straight ahead
+    td = env.reset()
+    forward = torch.full((1, 1), 12, dtype=torch.int64)
+    for step in range(6):
+        td = env.step(td.set(("agents", "action"), forward))
+        if td["next", "done"].item():
+            break
+        td = env.step_mdp(td)
+    assert td["next", "agents", "reached_goal"].item() and td["next", "terminated"].item()
+    assert td["next", "agents", "reward"].item() == pytest.approx(ROOM.goal_rew + ROOM.dt_rew)
+
+
+def test_the_goal_stays_put_and_the_start_is_replayed_across_the_trials_of_an_episode():
+    overrides = {f.name: getattr(ROOM, f.name) for f in dataclasses.fields(ROOM)}
+    cfg = EnvConfig(world="lidarnav", num_envs=6, overrides={**overrides, "max_steps": 5},
+                    trials=TrialConfig(k_min=3))
+    env = with_memory(build_env(cfg, "cpu", seed=3), (4,))
+    base = env.base_env
+    policy = scripted_policy("random", env, cfg)
+    torch.manual_seed(0)
+    td = env.reset()
+    goal0, start0, tag0 = base.goal.clone(), base.pos.clone(), base.level_id.clone()
+    restarts = 0
+    first = torch.ones(6, dtype=torch.bool)  # [N] rows still in their first episode
+    for _ in range(5 * 3):  # 3 trials of at most 5 steps
+        td = env.step(policy(td))
+        nxt = td["next"]
+        first &= ~nxt["done"][:, 0]
+        assert torch.equal(base.goal[first], goal0[first]), "a restart or a step moved the goal"
+        assert torch.equal(base.level_id[first], tag0[first])
+        new = nxt[TRIAL_START][:, 0] & first  # [N] rows that restarted in this step
+        restarts += int(new.sum())
+        assert torch.equal(base.pos[new], start0[new]), "a restart re-drew the start pose"
+        td = env.step_mdp(td)
+    assert restarts >= 6 and not first.any()
+
+
+def test_turn_to_goal_refuses_a_hidden_goal_config():
+    with pytest.raises(ValueError, match="hidden_goal"):
+        TurnToGoal(ROOM)
+
+
+def train_on_the_room(run, core: str, env_steps: int):
+    """``ada train`` on the experiment's hidden-goal config (K ~ U[1, 6]) with a short budget."""
+    from ada.cli import train
+
+    config = ROOT / "experiments" / "configs" / "adaptation" / "lidarnav_hidden_goal.yaml"
+    return train(["--config", str(config), "--trainer.default_root_dir", str(run), "--model.policy.core", core,
+                  "--model.ppo.total_env_steps", str(env_steps), "--trainer.enable_progress_bar", "false",
+                  "--trainer.enable_model_summary", "false", "--artifacts", "false"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("core", ["trxl", "gru", "mlp"])
+def test_after_short_training_a_memory_policy_finds_the_hidden_goal_more_often_in_trial_2(core, tmp_path):
+    """Memory (TrXL, GRU): trial 2 success above trial 1 on held-out levels; MLP (same trial inputs, no memory): not.
+
+    The experiment's CPU budget (600k env steps, seed 0; about 11 / 4 / 3 min for TrXL / GRU / MLP on 2 shared
+    cores). Measured with this protocol: TrXL 0.244 -> 0.293, GRU 0.301 -> 0.340, MLP 0.357 -> 0.357. The
+    memory margins are about two standard errors (512 episodes per trial) and on the experiment's own 64-level
+    set the GRU's trial 2 is below its trial 1 (experiments/README.md): at this budget the test pins a small
+    effect of one seed, not the AdA claim.
+    """
+    from ada.trial_eval import outcomes_by_trial
+    from ada.worlds import random_levels
+
+    module = train_on_the_room(tmp_path / core, core, SLOW_ENV_STEPS)
+    levels = random_levels(module.env_cfg, 128, seed=100_000)  # held out: no training row drew these
+    success = outcomes_by_trial(module.env_cfg, module.model, levels, trials=2, attempts=4, seed=7)["success"]
+    first, second = success[..., 0].mean(), success[..., 1].mean()  # over 512 episodes each
+    if core == "mlp":
+        assert second <= first + 0.02, f"MLP: trial 2 success {second:.3f} above trial 1 {first:.3f}"
+    else:
+        assert second > first + 0.02, f"{core}: trial 2 success {second:.3f} not above trial 1 {first:.3f}"
