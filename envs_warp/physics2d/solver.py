@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import warp as wp
 
-from .types import BodyModel, BodyState, Contacts, JointImpulses, JointModel, SolverParams, ThrusterModel, cross2, \
-    cross_sv, rotate
+from .types import CONTACT_BOX2D, CONTACT_JAX2D, CONTACT_ORDER_JAX2D, CONTACT_ORDER_SEQUENTIAL, BodyModel, BodyState, \
+    Contacts, JointImpulses, JointModel, SolverParams, ThrusterModel, cross2, cross_sv, rotate
 
 wp.set_module_options({"enable_backward": False})
 
@@ -45,10 +45,16 @@ def point_velocity(state: BodyState, env: int, i: int, r: wp.vec2) -> wp.vec2:
 
 
 @wp.func
-def solve_contact(
+def contact_impulse(
     model: BodyModel, contacts: Contacts, params: SolverParams, env: int, k: int, s: int, state: BodyState
-):
-    """One sequential-impulse pass over contact point (k, s): normal then friction."""
+) -> wp.vec2:
+    """One sequential-impulse pass over contact point (k, s), normal then friction, without applying it.
+
+    Updates the point's accumulated impulses and returns the linear impulse on body b (body a gets
+    its negative) [N s]. Friction sees the velocities after this point's own normal impulse.
+    Jax2D's law (``CONTACT_JAX2D``): target normal speed = bias - restitution velocity; the Box2D law:
+    the larger of the (clamped) bias and the bounce.
+    """
     a = contacts.pair_a[k]
     b = contacts.pair_b[k]
     n = contacts.normal[env, k]
@@ -62,25 +68,34 @@ def solve_contact(
     rna = cross2(ra, n)
     rnb = cross2(rb, n)
     kn = ima + imb + iia * rna * rna + iib * rnb * rnb
+    total = wp.vec2(0.0, 0.0)
     if kn > 0.0:
-        dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
-        vn = wp.dot(dv, n)
-        excess = wp.clamp(contacts.depth[env, k, s] - params.slop, 0.0, params.max_correction)
-        bias = params.contact_beta / params.dt * excess
-        target = wp.max(bias, -contacts.bounce[env, k, s])
+        va = state.vel[env, a]
+        wa = state.ang_vel[env, a]
+        vb = state.vel[env, b]
+        wb = state.ang_vel[env, b]
+        vn = wp.dot(vb + cross_sv(wb, rb) - va - cross_sv(wa, ra), n)
+        target = float(0.0)
+        if params.contact_model == CONTACT_BOX2D:
+            excess = wp.clamp(contacts.depth[env, k, s] - params.slop, 0.0, params.max_correction)
+            target = wp.max(params.contact_beta / params.dt * excess, -contacts.bounce[env, k, s])
+        else:
+            excess = wp.max(contacts.depth[env, k, s] - params.slop, 0.0)
+            target = params.contact_beta / params.dt * excess - contacts.bounce[env, k, s]
         old = contacts.acc_n[env, k, s]
         acc = wp.max(old + (target - vn) / kn, 0.0)
         contacts.acc_n[env, k, s] = acc
         imp = n * (acc - old)
-        apply_impulse(state, model, env, a, -imp, ra)
-        apply_impulse(state, model, env, b, imp, rb)
+        va = va - imp * ima
+        wa = wa - iia * cross2(ra, imp)
+        vb = vb + imp * imb
+        wb = wb + iib * cross2(rb, imp)
         # friction (Coulomb, clamped by the accumulated normal impulse)
         t = wp.vec2(-n[1], n[0])
         rta = cross2(ra, t)
         rtb = cross2(rb, t)
         kt = ima + imb + iia * rta * rta + iib * rtb * rtb
-        dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
-        vt = wp.dot(dv, t)
+        vt = wp.dot(vb + cross_sv(wb, rb) - va - cross_sv(wa, ra), t)
         fa = model.friction[env, a]
         fb = model.friction[env, b]
         mu = wp.sqrt(fa * fa + fb * fb)  # Jax2D: per-body coefficients (already times base_friction)
@@ -89,9 +104,74 @@ def solve_contact(
         old_t = contacts.acc_t[env, k, s]
         acc_t = wp.clamp(old_t - vt / kt, -mu * acc, mu * acc)
         contacts.acc_t[env, k, s] = acc_t
-        imp_t = t * (acc_t - old_t)
-        apply_impulse(state, model, env, a, -imp_t, ra)
-        apply_impulse(state, model, env, b, imp_t, rb)
+        total = imp + t * (acc_t - old_t)
+    return total
+
+
+@wp.func
+def apply_contact_impulse(model: BodyModel, contacts: Contacts, env: int, k: int, s: int, imp: wp.vec2,
+                          state: BodyState):
+    """Apply a contact point's impulse ``imp`` to body b and its negative to body a."""
+    a = contacts.pair_a[k]
+    b = contacts.pair_b[k]
+    p = contacts.point[env, k, s]
+    apply_impulse(state, model, env, a, -imp, p - state.pos[env, a])
+    apply_impulse(state, model, env, b, imp, p - state.pos[env, b])
+
+
+@wp.func
+def solve_contact(
+    model: BodyModel, contacts: Contacts, params: SolverParams, env: int, k: int, s: int, state: BodyState
+):
+    """One sequential-impulse pass over contact point (k, s), applied at once (Gauss-Seidel)."""
+    imp = contact_impulse(model, contacts, params, env, k, s, state)
+    apply_contact_impulse(model, contacts, env, k, s, imp, state)
+
+
+@wp.func
+def solve_contacts_jax2d(model: BodyModel, contacts: Contacts, params: SolverParams, env: int,
+                         n_rr: int, n_cr: int, n_cc: int, state: BodyState):
+    """One iteration over the contacts in Jax2D's order (``contacts.order`` holds the listed pairs of
+    each list in list order, ``n_rr`` / ``n_cr`` / ``n_cc`` of them).
+
+    Jax2D keeps three manifold lists (polygon pairs, circle-polygon, circle pairs; in ``seq``). Each
+    iteration solves them in that order; within a list it sorts the overlapping pairs to the end, deals
+    them in list order over ``ceil(n / batch)`` rows (position p goes to row p mod rows) and solves
+    row after row, the pairs of one row in parallel from the same velocities (Jacobi, impulses summed).
+    Polygon pairs go through all rows for their first point, then again for their second.
+    """
+    base = int(0)
+    for kind in range(3):
+        n = contacts.seq_start[kind + 1] - contacts.seq_start[kind]
+        n_listed = n_rr
+        if kind == 1:
+            n_listed = n_cr
+        elif kind == 2:
+            n_listed = n_cc
+        if n_listed > 0:
+            rows = (n + params.solver_batch_size - 1) // params.solver_batch_size
+            first = n - n_listed  # list position of the first listed pair
+            points = 1
+            if kind == 0:
+                points = 2
+            for s in range(points):
+                for row in range(rows):
+                    i0 = (row - first % rows + rows) % rows
+                    i = i0
+                    while i < n_listed:
+                        k = contacts.order[env, base + i]
+                        imp = wp.vec2(0.0, 0.0)
+                        if contacts.active[env, k, s] != 0:
+                            imp = contact_impulse(model, contacts, params, env, k, s, state)
+                        contacts.jacobi[env, k, s] = imp
+                        i += rows
+                    i = i0
+                    while i < n_listed:
+                        k = contacts.order[env, base + i]
+                        if contacts.active[env, k, s] != 0:
+                            apply_contact_impulse(model, contacts, env, k, s, contacts.jacobi[env, k, s], state)
+                        i += rows
+        base += n_listed
 
 
 @wp.func
@@ -309,6 +389,28 @@ def solve_joint_jax2d(model: BodyModel, joints: JointModel, params: SolverParams
         acc.angle[env, j] = acc.angle[env, j] - r_imp
 
 
+@wp.func
+def restitution_targets(model: BodyModel, contacts: Contacts, params: SolverParams, env: int, state: BodyState):
+    """Each active point's restitution velocity, e x approach speed (e = the smaller coefficient).
+
+    Jax2D: from every approach speed; Box2D model: only beyond ``bounce_threshold``.
+    """
+    for k in range(contacts.pair_a.shape[0]):
+        a = contacts.pair_a[k]
+        b = contacts.pair_b[k]
+        n = contacts.normal[env, k]
+        e = wp.min(model.restitution[env, a], model.restitution[env, b])
+        for s in range(2):
+            if contacts.active[env, k, s] != 0:
+                p = contacts.point[env, k, s]
+                rel = point_velocity(state, env, b, p - state.pos[env, b]) - point_velocity(state, env, a, p - state.pos[env, a])
+                vn = wp.dot(rel, n)
+                bounce = e * vn
+                if params.contact_model == CONTACT_BOX2D and vn >= -params.bounce_threshold:
+                    bounce = 0.0
+                contacts.bounce[env, k, s] = bounce
+
+
 @wp.kernel
 def solve_substep(
     # Model:
@@ -341,6 +443,8 @@ def solve_substep(
     for i in range(nb):
         if model.active[env, i] != 0 and model.inv_mass[env, i] > 0.0:
             state.vel[env, i] = state.vel[env, i] + params.gravity * dt
+    if params.contact_model != CONTACT_BOX2D:  # Jax2D: from the velocities its manifolds are made with
+        restitution_targets(model, contacts, params, env, state)
     if params.motor_model == MOTOR_JAX2D:
         # every motor's impulse from the same pre-motor state (Jax2D computes them in parallel), then applied
         for j in range(nj):
@@ -371,29 +475,39 @@ def solve_substep(
             impulse = direction * (thrusters.power[env, t] * params.base_thruster_power * act * dt)
             apply_impulse(state, model, env, i, impulse, rotate(cos_i, sin_i, thrusters.pos[env, t]))
 
-    # restitution targets from the approach speed, then warm start; list the active points
+    # restitution targets (Box2D model: after motors and thrusters), then warm start; list the points
+    if params.contact_model == CONTACT_BOX2D:
+        restitution_targets(model, contacts, params, env, state)
     n_points = int(0)
     for k in range(nk):
         a = contacts.pair_a[k]
         b = contacts.pair_b[k]
         n = contacts.normal[env, k]
         tang = wp.vec2(-n[1], n[0])
-        e = wp.min(model.restitution[env, a], model.restitution[env, b])
         for s in range(2):
             if contacts.active[env, k, s] != 0:
                 p = contacts.point[env, k, s]
-                ra = p - state.pos[env, a]
-                rb = p - state.pos[env, b]
-                vn = wp.dot(point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra), n)
-                bounce = float(0.0)
-                if vn < -params.bounce_threshold:
-                    bounce = e * vn
-                contacts.bounce[env, k, s] = bounce
                 imp = n * contacts.acc_n[env, k, s] + tang * contacts.acc_t[env, k, s]
-                apply_impulse(state, model, env, a, -imp, ra)
-                apply_impulse(state, model, env, b, imp, rb)
+                apply_impulse(state, model, env, a, -imp, p - state.pos[env, a])
+                apply_impulse(state, model, env, b, imp, p - state.pos[env, b])
                 contacts.order[env, n_points] = 2 * k + s
                 n_points += 1
+    n_rr = int(0)
+    n_cr = int(0)
+    n_cc = int(0)
+    if params.contact_order == CONTACT_ORDER_JAX2D:  # the overlapping pairs of each Jax2D list, in list order
+        n_points = int(0)
+        for q in range(contacts.seq_start[3]):
+            k = contacts.seq[q]
+            if contacts.listed[env, k] != 0:
+                contacts.order[env, n_points] = k
+                n_points += 1
+                if q < contacts.seq_start[1]:
+                    n_rr += 1
+                elif q < contacts.seq_start[2]:
+                    n_cr += 1
+                else:
+                    n_cc += 1
     for j in range(nj):
         acc.motor[env, j] = 0.0
         acc.limit[env, j] = 0.0
@@ -425,9 +539,12 @@ def solve_substep(
                     solve_joint_jax2d(model, joints, params, env, j, state, acc)
                 else:
                     solve_joint(model, joints, params, motor_action, env, j, state, acc)
-        for q in range(n_points):
-            code = contacts.order[env, q]
-            solve_contact(model, contacts, params, env, code // 2, code % 2, state)
+        if params.contact_order == CONTACT_ORDER_JAX2D:
+            solve_contacts_jax2d(model, contacts, params, env, n_rr, n_cr, n_cc, state)
+        else:
+            for q in range(n_points):
+                code = contacts.order[env, q]
+                solve_contact(model, contacts, params, env, code // 2, code % 2, state)
 
     # symplectic Euler, then clamps (Jax2D's order: this substep moves with the unclamped velocity).
     # A non-finite value is kept non-finite (clamping would turn NaN into a bound and hide a blow-up),
@@ -468,5 +585,5 @@ def solve_substep(
         green_red_out[env] = gr
 
 
-__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D",
+__all__ = ["CONTACT_BOX2D", "CONTACT_JAX2D", "CONTACT_ORDER_JAX2D", "CONTACT_ORDER_SEQUENTIAL", "FRICTION_GEOMETRIC", "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D",
            "solve_substep"]
