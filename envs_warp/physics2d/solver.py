@@ -130,15 +130,18 @@ def solve_contact(
 
 @wp.func
 def solve_contacts_jax2d(model: BodyModel, contacts: Contacts, params: SolverParams, env: int,
-                         n_rr: int, n_cr: int, n_cc: int, state: BodyState):
+                         n_rr: int, n_cr: int, n_cc: int, n_all: int, state: BodyState):
     """One iteration over the contacts in Jax2D's order (``contacts.order`` holds the listed pairs of
-    each list in list order, ``n_rr`` / ``n_cr`` / ``n_cc`` of them).
+    each list in list order, ``n_rr`` / ``n_cr`` / ``n_cc`` of them, then the unlisted touching pairs,
+    ``n_all`` in all).
 
     Jax2D keeps three manifold lists (polygon pairs, circle-polygon, circle pairs; in ``seq``). Each
     iteration solves them in that order; within a list it sorts the overlapping pairs to the end, deals
     them in list order over ``ceil(n / batch)`` rows (position p goes to row p mod rows) and solves
     row after row, the pairs of one row in parallel from the same velocities (Jacobi, impulses summed).
     Polygon pairs go through all rows for their first point, then again for their second.
+    Jax2D never collides two of its first ``static_fixated_polys`` polygons (its walls); we do, if one is
+    dynamic (only in levels whose first polygons are not the walls), one after another after the lists.
     """
     base = int(0)
     for kind in range(3):
@@ -172,6 +175,11 @@ def solve_contacts_jax2d(model: BodyModel, contacts: Contacts, params: SolverPar
                             apply_contact_impulse(model, contacts, env, k, s, contacts.jacobi[env, k, s], state)
                         i += rows
         base += n_listed
+    for q in range(base, n_all):
+        k = contacts.order[env, q]
+        for s in range(2):
+            if contacts.active[env, k, s] != 0:
+                solve_contact(model, contacts, params, env, k, s, state)
 
 
 @wp.func
@@ -508,6 +516,10 @@ def solve_substep(
                     n_cr += 1
                 else:
                     n_cc += 1
+        for k in range(nk):  # pairs Jax2D never collides, touching here (a dynamic body among the walls)
+            if contacts.kind[k] < 0 and (contacts.active[env, k, 0] != 0 or contacts.active[env, k, 1] != 0):
+                contacts.order[env, n_points] = k
+                n_points += 1
     for j in range(nj):
         acc.motor[env, j] = 0.0
         acc.limit[env, j] = 0.0
@@ -540,7 +552,7 @@ def solve_substep(
                 else:
                     solve_joint(model, joints, params, motor_action, env, j, state, acc)
         if params.contact_order == CONTACT_ORDER_JAX2D:
-            solve_contacts_jax2d(model, contacts, params, env, n_rr, n_cr, n_cc, state)
+            solve_contacts_jax2d(model, contacts, params, env, n_rr, n_cr, n_cc, n_points, state)
         else:
             for q in range(n_points):
                 code = contacts.order[env, q]
