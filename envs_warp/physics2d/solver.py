@@ -1,13 +1,12 @@
 """Solver stage of the physics2d pipeline: one substep of forces, warm-started sequential impulses
 (joints with motors and limits, then contacts with friction), symplectic Euler and role outcomes.
 
-By default it follows Jax2D (Kinetix's engine): gravity, then every motor's one-shot impulse
-(``motor_impulse``, all from the same state), thrusters, warm start, ``iterations`` x (joints by
-``solve_joint_jax2d``, contacts), Euler with the unclamped velocity, then clamps. ``SolverParams``
-switches select the older block joint solve (``solve_joint``, with the motor as a velocity constraint).
-
-Sequential impulses are sequential within an env, so the public entry ``solve_substep`` runs one
-thread per env (launch ``(env,)``) after ``collision.narrow_phase`` has filled the contacts.
+By default it follows Jax2D (Kinetix's engine): gravity, restitution targets, every motor's one-shot
+impulse (``motor_impulse``, all from the same state), thrusters, warm start, ``iterations`` x (joints by
+``solve_joint_jax2d``, contacts in Jax2D's order by ``solve_contacts_jax2d``), Euler with the unclamped
+velocity, then clamps. ``SolverParams`` switches select the older block joint solve (``solve_joint``,
+motor as a velocity constraint), Box2D contact law and sequential contact order. Impulses are
+sequential within an env, so ``solve_substep`` runs one thread per env (launch ``(env,)``).
 """
 from __future__ import annotations
 
