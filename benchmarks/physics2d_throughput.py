@@ -95,17 +95,18 @@ def time_physics2d(size: str, num_envs: int, device: str, steps: int, action_typ
         _, td = env.step_and_maybe_reset(td)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         td.set(("agents", "action"), sample())
         _, td = env.step_and_maybe_reset(td)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     bank_bytes = sum(v.numel() * v.element_size() for v in env.bank.values())
     return {"world": "physics2d", "size": size, "device": device, "num_envs": num_envs, "num_agents": 1,
             "steps": steps, "action_type": action_type, "levels": "kinetix" if bank is not None else "generated",
-            "env_steps_per_s": num_envs * steps / dt, "state_bytes_per_env": env.state_bytes_per_env(),
+            "env_steps_per_s": num_envs * steps / dt, "cpu_s_per_M_env_steps": cpu / (num_envs * steps) * 1e6,
+            "state_bytes_per_env": env.state_bytes_per_env(),
             "bank_levels": env.bank.batch_size[0], "bank_bytes": bank_bytes,
             "threads": len(env.launcher.bounds)}
 
@@ -181,29 +182,36 @@ def physics_config(pairs: list[str]):
 
 
 def compare(args) -> list[dict]:
-    """Default physics vs ``--baseline`` physics, alternating in one process: best and median env-steps/s."""
+    """Default physics vs ``--baseline`` physics, alternating in one process: best and median env-steps/s,
+    and the median CPU-seconds (all threads) per million env-steps, which moves less under other load."""
     torch.set_num_threads(1)
     folder = levels_dir(args.levels_dir, None)
     variants = {"default": None, "baseline": physics_config(args.baseline)}
     time_physics2d(args.sizes[0], args.envs[0], args.device, 20, "multi_discrete", bank_for(args.sizes[0], folder))
     rows = []
     print(f"baseline: {' '.join(args.baseline)}")
-    print(f"{'size':>4} {'envs':>6} {'default best/median':>22} {'baseline best/median':>22} {'default/baseline':>17}")
+    print(f"{'size':>4} {'envs':>6} {'default best/median':>22} {'baseline best/median':>22} {'best ratio':>11}"
+          f" {'CPU-s/M default':>16} {'baseline':>9} {'ratio':>6}")
     for size in args.sizes:
         bank = bank_for(size, folder)
         for n in args.envs:
             rates = {name: [] for name in variants}
+            cpu = {name: [] for name in variants}
             for _ in range(args.rounds):
                 for name, physics in variants.items():
-                    rates[name].append(time_physics2d(size, n, args.device, args.steps, "multi_discrete", bank,
-                                                      physics)["env_steps_per_s"])
+                    row = time_physics2d(size, n, args.device, args.steps, "multi_discrete", bank, physics)
+                    rates[name].append(row["env_steps_per_s"])
+                    cpu[name].append(row["cpu_s_per_M_env_steps"])
             best = {k: max(v) for k, v in rates.items()}
             med = {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
+            cmed = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
             print(f"{size:>4} {n:>6} {best['default']:>11,.0f}/{med['default']:>10,.0f} "
-                  f"{best['baseline']:>11,.0f}/{med['baseline']:>10,.0f} {best['default'] / best['baseline']:>16.2f}x",
+                  f"{best['baseline']:>11,.0f}/{med['baseline']:>10,.0f} {best['default'] / best['baseline']:>10.2f}x"
+                  f" {cmed['default']:>16.1f} {cmed['baseline']:>9.1f} {cmed['default'] / cmed['baseline']:>5.2f}x",
                   flush=True)
             rows.append({"size": size, "num_envs": n, "steps": args.steps, "rounds": args.rounds,
-                         "levels": "kinetix" if bank is not None else "generated", "rates": rates})
+                         "levels": "kinetix" if bank is not None else "generated", "rates": rates,
+                         "cpu_s_per_M_env_steps": cpu})
     write_results(args.out, rows, args.device, baseline=args.baseline, torch_threads=1)
     return rows
 

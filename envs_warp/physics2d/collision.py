@@ -420,7 +420,8 @@ def narrow_phase(
     """New manifold for every body pair, keeping accumulated impulses of persisting points; launch (env, pair).
 
     With Jax2D's solve order, pairs that are never solved (same joint group, two statics) are still
-    tested and flagged in ``listed``, because Jax2D's ordering counts every overlapping pair.
+    tested and flagged in ``listed`` where their list spans several rows, because Jax2D's ordering
+    counts every overlapping pair (within a single row the order does not matter).
     """
     env, k = wp.tid()
     a = contacts_inout.pair_a[k]
@@ -434,8 +435,15 @@ def narrow_phase(
     h2 = int(0)
     jax2d = params.contact_model != CONTACT_BOX2D
     may = bodies_may_touch(model, env, a, b)
-    listing = params.contact_order == CONTACT_ORDER_JAX2D and contacts_inout.kind[k] >= 0
-    if may or (listing and bodies_listed(model, env, a, b)):
+    kind = contacts_inout.kind[k]
+    listing = params.contact_order == CONTACT_ORDER_JAX2D and kind >= 0
+    # a never-solved pair only moves the others of its list into other rows: test it only where the list
+    # has more than one row (M circle-polygon, L polygon pairs and circle-polygon at batch 16)
+    spread = False
+    if listing:
+        n = contacts_inout.seq_start[kind + 1] - contacts_inout.seq_start[kind]
+        spread = n > params.solver_batch_size
+    if may or (spread and bodies_listed(model, env, a, b)):
         ba = bounds[env, a]
         bb = bounds[env, b]
         if ba[0] <= bb[2] and bb[0] <= ba[2] and ba[1] <= bb[3] and bb[1] <= ba[3]:
