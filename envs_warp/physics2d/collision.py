@@ -2,9 +2,11 @@
 
 Contacts live in one slot per unordered body pair ``k`` (``pair_a[k] < pair_b[k]``) with up to two
 points; the normal points from body ``a`` to body ``b``. Public entry: ``compute_bounds`` over
-(env, body) then ``narrow_phase`` over (env, pair) (polygon-polygon SAT with a clipped two-point
-manifold, polygon-circle, circle-circle), which keeps the accumulated impulses of persisting points
-for the solver's warm start.
+(env, body) then ``narrow_phase`` over (env, pair) (polygon-polygon SAT with a two-point manifold,
+polygon-circle, circle-circle), which keeps the accumulated impulses of persisting points for the
+solver's warm start. Manifolds follow Jax2D by default (``collide_*_jax2d``); ``SolverParams.contact_model``
+selects the earlier Box2D-style ones (``collide_polygons``: incident edge clipped to the reference face,
+contacts midway between the surfaces, per-point depths).
 """
 from __future__ import annotations
 
