@@ -44,7 +44,8 @@ class Physics2DConfig:
     # (accumulated impulse clamped to the same power): reaches the target speed in one substep
     # against any load, so joints turn faster than in Kinetix; kept as an option, not the default
     # (needs joint_model="block"; the previous solver is motor_model="constraint", joint_model="block",
-    # friction_combine="geometric", circle_inertia="solid_disc").
+    # friction_combine="geometric", circle_inertia="solid_disc", contact_model="box2d",
+    # contact_order="sequential").
     motor_model: str = "jax2d"
     motor_decay: float = 0.1  # [s/rad]
     motor_joint_limit: float = 0.1  # [rad]
