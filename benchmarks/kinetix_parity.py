@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-python", default=os.environ.get("ADA_KINETIX_PYTHON"))
     parser.add_argument("--peer-json", default=None, help="saved kinetix_replay.py output (JSON lines)")
     parser.add_argument("--motor-model", default=None, help="override Physics2DConfig.motor_model")
+    parser.add_argument("--contact-model", default=None, help="override Physics2DConfig.contact_model")
+    parser.add_argument("--contact-order", default=None, help="override Physics2DConfig.contact_order")
     parser.add_argument("--out", default=str(HERE / "results" / "kinetix_parity.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -254,10 +256,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         sys.exit("no Kinetix peer: pass --peer-python (an interpreter with kinetix-env) or --peer-json")
     physics = None
-    if args.motor_model:
+    overrides = {k: v for k, v in (("motor_model", args.motor_model), ("contact_model", args.contact_model),
+                                   ("contact_order", args.contact_order)) if v}
+    if overrides:
         from envs_warp.physics2d.simulator import Physics2DConfig
 
-        physics = Physics2DConfig(motor_model=args.motor_model)
+        physics = Physics2DConfig(**overrides)
     rows, table = compare(folder, theirs, args.sizes, args.scripts, args.traj_steps, physics)
     print_table(table)
     disagree = [r for r in rows if r["ours"]["outcome"] != r["kinetix"]["outcome"]]

@@ -8,6 +8,11 @@ them our side uses its generated bank and no ratio is claimed to be like for lik
 interpreter if ``kinetix`` is importable).
 
     python benchmarks/env_throughput.py --world physics2d --sizes s m l --envs 64 512 2048
+
+Run directly, it compares the default physics with a baseline configuration in one process, the two
+alternating per round (no peer):
+
+    OMP_NUM_THREADS=1 python benchmarks/physics2d_throughput.py --baseline contact_model=box2d contact_order=sequential
 """
 from __future__ import annotations
 
@@ -75,11 +80,13 @@ def action_sampler(env):
     return lambda: low + (1 - low) * torch.rand(n, 1, low.numel(), device=dev)
 
 
-def time_physics2d(size: str, num_envs: int, device: str, steps: int, action_type: str, bank) -> dict:
-    """Steps per second of one (size, env count) after a warm-up."""
+def time_physics2d(size: str, num_envs: int, device: str, steps: int, action_type: str, bank, physics=None) -> dict:
+    """Steps per second of one (size, env count) after a warm-up (``physics``: a ``Physics2DConfig``, default if None)."""
     from envs_warp.physics2d.env import Physics2DEnv, Physics2DEnvConfig
 
     cfg = Physics2DEnvConfig(size=size, action_type=action_type, bank_size=4096 if bank is None else len(bank))
+    if physics is not None:
+        cfg.physics = physics
     env = Physics2DEnv(cfg, num_envs=num_envs, device=device, seed=0, bank=bank)
     sample = action_sampler(env)
     td = env.reset()
@@ -88,17 +95,18 @@ def time_physics2d(size: str, num_envs: int, device: str, steps: int, action_typ
         _, td = env.step_and_maybe_reset(td)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         td.set(("agents", "action"), sample())
         _, td = env.step_and_maybe_reset(td)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     bank_bytes = sum(v.numel() * v.element_size() for v in env.bank.values())
     return {"world": "physics2d", "size": size, "device": device, "num_envs": num_envs, "num_agents": 1,
             "steps": steps, "action_type": action_type, "levels": "kinetix" if bank is not None else "generated",
-            "env_steps_per_s": num_envs * steps / dt, "state_bytes_per_env": env.state_bytes_per_env(),
+            "env_steps_per_s": num_envs * steps / dt, "cpu_s_per_M_env_steps": cpu / (num_envs * steps) * 1e6,
+            "state_bytes_per_env": env.state_bytes_per_env(),
             "bank_levels": env.bank.batch_size[0], "bank_bytes": bank_bytes,
             "threads": len(env.launcher.bounds)}
 
@@ -155,3 +163,74 @@ def run(args) -> list[dict]:
     write_results(out, rows, args.device, levels_dir=str(folder) if folder else None, torch_threads=torch_threads,
                   warp_cpu_threads=os.environ.get("ADA_WARP_CPU_THREADS"))
     return rows
+
+
+def physics_config(pairs: list[str]):
+    """A ``Physics2DConfig`` from ``KEY=VALUE`` strings (values parsed as int, float or kept as text)."""
+    from envs_warp.physics2d.simulator import Physics2DConfig
+
+    kw = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        for cast in (int, float, str):
+            try:
+                kw[key] = cast(value)
+                break
+            except ValueError:
+                continue
+    return Physics2DConfig(**kw)
+
+
+def compare(args) -> list[dict]:
+    """Default physics vs ``--baseline`` physics, alternating in one process: best and median env-steps/s,
+    and the median CPU-seconds (all threads) per million env-steps, which moves less under other load."""
+    torch.set_num_threads(1)
+    folder = levels_dir(args.levels_dir, None)
+    variants = {"default": None, "baseline": physics_config(args.baseline)}
+    time_physics2d(args.sizes[0], args.envs[0], args.device, 20, "multi_discrete", bank_for(args.sizes[0], folder))
+    rows = []
+    print(f"baseline: {' '.join(args.baseline)}")
+    print(f"{'size':>4} {'envs':>6} {'default best/median':>22} {'baseline best/median':>22} {'best ratio':>11}"
+          f" {'CPU-s/M default':>16} {'baseline':>9} {'ratio':>6}")
+    for size in args.sizes:
+        bank = bank_for(size, folder)
+        for n in args.envs:
+            rates = {name: [] for name in variants}
+            cpu = {name: [] for name in variants}
+            for _ in range(args.rounds):
+                for name, physics in variants.items():
+                    row = time_physics2d(size, n, args.device, args.steps, "multi_discrete", bank, physics)
+                    rates[name].append(row["env_steps_per_s"])
+                    cpu[name].append(row["cpu_s_per_M_env_steps"])
+            best = {k: max(v) for k, v in rates.items()}
+            med = {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
+            cmed = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
+            print(f"{size:>4} {n:>6} {best['default']:>11,.0f}/{med['default']:>10,.0f} "
+                  f"{best['baseline']:>11,.0f}/{med['baseline']:>10,.0f} {best['default'] / best['baseline']:>10.2f}x"
+                  f" {cmed['default']:>16.1f} {cmed['baseline']:>9.1f} {cmed['default'] / cmed['baseline']:>5.2f}x",
+                  flush=True)
+            rows.append({"size": size, "num_envs": n, "steps": args.steps, "rounds": args.rounds,
+                         "levels": "kinetix" if bank is not None else "generated", "rates": rates,
+                         "cpu_s_per_M_env_steps": cpu})
+    write_results(args.out, rows, args.device, baseline=args.baseline, torch_threads=1)
+    return rows
+
+
+def main() -> None:
+    """Standalone: compare the default physics with a baseline configuration (``--baseline KEY=VALUE ...``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=compare.__doc__)
+    parser.add_argument("--baseline", nargs="+", required=True, help="Physics2DConfig overrides, e.g. contact_model=box2d")
+    parser.add_argument("--sizes", nargs="+", default=["s", "m", "l"])
+    parser.add_argument("--envs", type=int, nargs="+", default=[512, 2048])
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--levels-dir", default=None)
+    parser.add_argument("--out", default=str(HERE / "results" / "physics2d_throughput_compare.json"))
+    compare(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

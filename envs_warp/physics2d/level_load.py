@@ -185,6 +185,7 @@ def load_levels(
         joint_acc_out.limit[env, j] = 0.0
     for k in range(contacts_out.pair_a.shape[0]):
         contacts_out.normal[env, k] = wp.vec2(0.0, 0.0)
+        contacts_out.listed[env, k] = 0
         for s in range(2):
             contacts_out.point[env, k, s] = wp.vec2(0.0, 0.0)
             contacts_out.depth[env, k, s] = 0.0

@@ -44,7 +44,8 @@ class Physics2DConfig:
     # (accumulated impulse clamped to the same power): reaches the target speed in one substep
     # against any load, so joints turn faster than in Kinetix; kept as an option, not the default
     # (needs joint_model="block"; the previous solver is motor_model="constraint", joint_model="block",
-    # friction_combine="geometric", circle_inertia="solid_disc").
+    # friction_combine="geometric", circle_inertia="solid_disc", contact_model="box2d",
+    # contact_order="sequential").
     motor_model: str = "jax2d"
     motor_decay: float = 0.1  # [s/rad]
     motor_joint_limit: float = 0.1  # [rad]
@@ -65,6 +66,21 @@ class Physics2DConfig:
     # "jax2d": circles keep the level record's inertia, Jax2D's m r^2 / 4; "solid_disc": the simulator
     # halves their inverse inertia at reset, giving the physical m r^2 / 2 (a deliberate fix, off by default).
     circle_inertia: str = "jax2d"
+    # "jax2d": Jax2D's contact manifolds and law (polygon contacts at the incident vertices clamped onto
+    # the reference face, both with the pair's least separation as depth, 0.01 m reference-face
+    # hysteresis; circle contacts on the polygon / first circle's surface; target normal speed = unclamped
+    # bias - restitution x approach speed taken before motors, no threshold; impulses kept while a point
+    # stays active). "box2d": the earlier manifolds (clipped incident edge, midpoint contacts, per-point
+    # depths, max(bias clamped to max_correction, bounce beyond bounce_threshold), impulses kept only while
+    # the normal stays within ~18 degrees).
+    contact_model: str = "jax2d"
+    # "jax2d": Jax2D's contact order per iteration: polygon pairs (first points, then second points),
+    # circle-polygon, circle pairs, each list dealt over rows of solver_batch_size pairs solved in
+    # parallel (Jacobi; see solver.solve_contacts_jax2d). "sequential": every active point in pair order,
+    # one after another (Gauss-Seidel; converges faster, but differs from Kinetix in multi-contact scenes).
+    contact_order: str = "jax2d"
+    solver_batch_size: int = 16  # Jax2D's StaticSimParams.solver_batch_size
+    static_fixated_polys: int = 4  # Jax2D never collides two of the first this-many polygons (walls, floor)
     base_thruster_power: float = 10.0  # [N] at thruster power 1 and action 1
     clip_position: float = 15.0  # [m]
     clip_velocity: float = 100.0  # [m/s]
@@ -125,6 +141,9 @@ class Physics2DSim:
         self.contact_acc_t = z(N, KP, 2)
         self.contact_bounce = z(N, KP, 2)
         self.contact_order = z(N, 2 * KP, dtype=i32)  # solver scratch
+        self.contact_listed = z(N, KP, dtype=i32)  # shapes overlap (Jax2D order)
+        self.contact_jacobi = z(N, KP, 2, 2)  # solver scratch
+        self.pair_kind, self.pair_seq, self.pair_seq_start = self._jax2d_lists()
         # actions and outcomes
         self.motor_action = z(N, self.cap.motor_channels)  # in [-1, 1]
         self.thruster_action = z(N, self.cap.thruster_channels)  # in [0, 1]
@@ -176,11 +195,29 @@ class Physics2DSim:
         c.normal, c.point, c.depth = fv(self.contact_normal), fv(self.contact_point), f(self.contact_depth)
         c.active, c.acc_n, c.acc_t = i(self.contact_active), f(self.contact_acc_n), f(self.contact_acc_t)
         c.bounce, c.order = f(self.contact_bounce), i(self.contact_order)
+        c.kind, c.seq, c.seq_start = (wp.from_torch(t) for t in (self.pair_kind, self.pair_seq, self.pair_seq_start))
+        c.listed, c.jacobi = i(self.contact_listed), fv(self.contact_jacobi)
         return dict(model=m, state=s, joints=j, joint_acc=ja, thrusters=t, contacts=c,
                     bounds=wp.from_torch(self.body_bounds[lo:hi], dtype=wp.vec4),
                     motor=f(self.motor_action), thruster=f(self.thruster_action),
                     green_blue=i(self.green_blue), green_red=i(self.green_red), mask=i(self._mask_i32),
                     source=i(self._source), density=f(self.body_density))
+
+    def _jax2d_lists(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Jax2D's three manifold lists over our pair slots: kind [K] (0 polygon pairs, 1 circle-polygon,
+        2 circle pairs, -1 unlisted), seq [K'] (slots in list order) and seq_start [4]."""
+        P, C = self.cap.polygons, self.cap.circles
+        F = self.cfg.static_fixated_polys
+        slot = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(self.pair_a.tolist(), self.pair_b.tolist()))}
+        rr = [slot[(a, b)] for a in range(P) for b in range(a + 1, P) if not (a < F and b < F)]
+        cr = [slot[(r, P + c)] for c in range(C) for r in range(P)]  # Jax2D: circle-major
+        cc = [slot[(P + c, P + d)] for c in range(C) for d in range(c + 1, C)]
+        kind = torch.full((len(slot),), -1, dtype=torch.int32)
+        for t, lst in enumerate((rr, cr, cc)):
+            kind[lst] = t
+        seq = torch.tensor(rr + cr + cc, dtype=torch.int32)
+        start = torch.tensor([0, len(rr), len(rr) + len(cr), len(rr) + len(cr) + len(cc)], dtype=torch.int32)
+        return kind.to(self.device), seq.to(self.device), start.to(self.device)
 
     def _solver_params(self) -> SolverParams:
         """The ``SolverParams`` struct of ``self.cfg``."""
@@ -211,6 +248,16 @@ class Physics2DSim:
         p.fixed_joint_beta, p.limit_beta = cfg.fixed_joint_beta, cfg.limit_beta
         if cfg.circle_inertia not in ("jax2d", "solid_disc"):
             raise ValueError(f"circle_inertia must be 'jax2d' or 'solid_disc', got {cfg.circle_inertia!r}")
+        contact_models = {"jax2d": int(solver.CONTACT_JAX2D), "box2d": int(solver.CONTACT_BOX2D)}
+        if cfg.contact_model not in contact_models:
+            raise ValueError(f"contact_model must be one of {sorted(contact_models)}, got {cfg.contact_model!r}")
+        orders = {"jax2d": int(solver.CONTACT_ORDER_JAX2D), "sequential": int(solver.CONTACT_ORDER_SEQUENTIAL)}
+        if cfg.contact_order not in orders:
+            raise ValueError(f"contact_order must be one of {sorted(orders)}, got {cfg.contact_order!r}")
+        if cfg.solver_batch_size < 1:
+            raise ValueError(f"solver_batch_size must be >= 1, got {cfg.solver_batch_size}")
+        p.contact_model, p.contact_order = contact_models[cfg.contact_model], orders[cfg.contact_order]
+        p.solver_batch_size = cfg.solver_batch_size
         p.clip_position, p.clip_velocity = cfg.clip_position, cfg.clip_velocity
         p.clip_angular_velocity = cfg.clip_angular_velocity
         return p
@@ -279,7 +326,7 @@ class Physics2DSim:
         """Advance every env by one substep (``cfg.dt``) with the current action buffers."""
         NB, KP, v = self.cap.bodies, self.cap.pairs, self.views
         self.launch(collision.compute_bounds, (NB,), inputs=[v["model"], v["state"]], outputs=[v["bounds"]])
-        self.launch(collision.narrow_phase, (KP,), inputs=[v["model"], v["state"], v["bounds"]],
+        self.launch(collision.narrow_phase, (KP,), inputs=[v["model"], self.params, v["state"], v["bounds"]],
                     outputs=[v["contacts"]])
         self.launch(solver.solve_substep, (),
                     inputs=[v["model"], v["joints"], v["thrusters"], self.params, v["motor"], v["thruster"]],

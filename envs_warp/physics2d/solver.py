@@ -1,20 +1,21 @@
 """Solver stage of the physics2d pipeline: one substep of forces, warm-started sequential impulses
 (joints with motors and limits, then contacts with friction), symplectic Euler and role outcomes.
 
-By default it follows Jax2D (Kinetix's engine): gravity, then every motor's one-shot impulse
-(``motor_impulse``, all from the same state), thrusters, warm start, ``iterations`` x (joints by
-``solve_joint_jax2d``, contacts), Euler with the unclamped velocity, then clamps. ``SolverParams``
-switches select the older block joint solve (``solve_joint``, with the motor as a velocity constraint).
-
-Sequential impulses are sequential within an env, so the public entry ``solve_substep`` runs one
-thread per env (launch ``(env,)``) after ``collision.narrow_phase`` has filled the contacts.
+By default it follows Jax2D (Kinetix's engine): gravity, restitution targets, every motor's one-shot
+impulse (``motor_impulse``, all from the same state), thrusters, warm start, ``iterations`` x (joints by
+``solve_joint_jax2d``, contacts in Jax2D's order by ``solve_contacts_jax2d``), Euler with the unclamped
+velocity, then clamps. ``SolverParams`` switches select the older block joint solve (``solve_joint``,
+motor as a velocity constraint), Box2D contact law and sequential contact order. Impulses are
+sequential within an env, so ``solve_substep`` runs one thread per env (launch ``(env,)``).
 """
 from __future__ import annotations
 
 import warp as wp
 
-from .types import BodyModel, BodyState, Contacts, JointImpulses, JointModel, SolverParams, ThrusterModel, cross2, \
-    cross_sv, rotate
+from .contact_solve import FRICTION_GEOMETRIC, FRICTION_JAX2D, apply_impulse, point_velocity, \
+    restitution_targets, solve_contact, solve_contacts_jax2d
+from .types import CONTACT_BOX2D, CONTACT_JAX2D, CONTACT_ORDER_JAX2D, CONTACT_ORDER_SEQUENTIAL, BodyModel, BodyState, \
+    Contacts, JointImpulses, JointModel, SolverParams, ThrusterModel, cross2, cross_sv, rotate
 
 wp.set_module_options({"enable_backward": False})
 
@@ -25,75 +26,9 @@ MOTOR_CONSTRAINT = wp.constant(1)
 # correction, or a Box2D-style block solve with Baumgarte bias.
 JOINT_JAX2D = wp.constant(0)
 JOINT_BLOCK = wp.constant(1)
-# Friction combination of a contact pair (``SolverParams.friction_combine``).
-FRICTION_JAX2D = wp.constant(0)  # sqrt(fa^2 + fb^2)
-FRICTION_GEOMETRIC = wp.constant(1)  # sqrt(fa * fb)
 
 
-# ------------------------------------------------------------------------------------- impulses
-@wp.func
-def apply_impulse(state: BodyState, model: BodyModel, env: int, i: int, impulse: wp.vec2, r: wp.vec2):
-    """Apply a linear impulse at arm ``r`` from body i's centre of mass."""
-    state.vel[env, i] = state.vel[env, i] + impulse * model.inv_mass[env, i]
-    state.ang_vel[env, i] = state.ang_vel[env, i] + model.inv_inertia[env, i] * cross2(r, impulse)
-
-
-@wp.func
-def point_velocity(state: BodyState, env: int, i: int, r: wp.vec2) -> wp.vec2:
-    """Velocity of the material point at arm ``r`` of body i."""
-    return state.vel[env, i] + cross_sv(state.ang_vel[env, i], r)
-
-
-@wp.func
-def solve_contact(
-    model: BodyModel, contacts: Contacts, params: SolverParams, env: int, k: int, s: int, state: BodyState
-):
-    """One sequential-impulse pass over contact point (k, s): normal then friction."""
-    a = contacts.pair_a[k]
-    b = contacts.pair_b[k]
-    n = contacts.normal[env, k]
-    p = contacts.point[env, k, s]
-    ra = p - state.pos[env, a]
-    rb = p - state.pos[env, b]
-    ima = model.inv_mass[env, a]
-    imb = model.inv_mass[env, b]
-    iia = model.inv_inertia[env, a]
-    iib = model.inv_inertia[env, b]
-    rna = cross2(ra, n)
-    rnb = cross2(rb, n)
-    kn = ima + imb + iia * rna * rna + iib * rnb * rnb
-    if kn > 0.0:
-        dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
-        vn = wp.dot(dv, n)
-        excess = wp.clamp(contacts.depth[env, k, s] - params.slop, 0.0, params.max_correction)
-        bias = params.contact_beta / params.dt * excess
-        target = wp.max(bias, -contacts.bounce[env, k, s])
-        old = contacts.acc_n[env, k, s]
-        acc = wp.max(old + (target - vn) / kn, 0.0)
-        contacts.acc_n[env, k, s] = acc
-        imp = n * (acc - old)
-        apply_impulse(state, model, env, a, -imp, ra)
-        apply_impulse(state, model, env, b, imp, rb)
-        # friction (Coulomb, clamped by the accumulated normal impulse)
-        t = wp.vec2(-n[1], n[0])
-        rta = cross2(ra, t)
-        rtb = cross2(rb, t)
-        kt = ima + imb + iia * rta * rta + iib * rtb * rtb
-        dv = point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra)
-        vt = wp.dot(dv, t)
-        fa = model.friction[env, a]
-        fb = model.friction[env, b]
-        mu = wp.sqrt(fa * fa + fb * fb)  # Jax2D: per-body coefficients (already times base_friction)
-        if params.friction_combine == FRICTION_GEOMETRIC:
-            mu = wp.sqrt(fa * fb)
-        old_t = contacts.acc_t[env, k, s]
-        acc_t = wp.clamp(old_t - vt / kt, -mu * acc, mu * acc)
-        contacts.acc_t[env, k, s] = acc_t
-        imp_t = t * (acc_t - old_t)
-        apply_impulse(state, model, env, a, -imp_t, ra)
-        apply_impulse(state, model, env, b, imp_t, rb)
-
-
+# ------------------------------------------------------------------------------------- joints
 @wp.func
 def clamp_length(v: wp.vec2, max_len: float) -> wp.vec2:
     """``v`` shortened to at most ``max_len``."""
@@ -341,6 +276,8 @@ def solve_substep(
     for i in range(nb):
         if model.active[env, i] != 0 and model.inv_mass[env, i] > 0.0:
             state.vel[env, i] = state.vel[env, i] + params.gravity * dt
+    if params.contact_model != CONTACT_BOX2D:  # Jax2D: from the velocities its manifolds are made with
+        restitution_targets(model, contacts, params, env, state)
     if params.motor_model == MOTOR_JAX2D:
         # every motor's impulse from the same pre-motor state (Jax2D computes them in parallel), then applied
         for j in range(nj):
@@ -371,28 +308,42 @@ def solve_substep(
             impulse = direction * (thrusters.power[env, t] * params.base_thruster_power * act * dt)
             apply_impulse(state, model, env, i, impulse, rotate(cos_i, sin_i, thrusters.pos[env, t]))
 
-    # restitution targets from the approach speed, then warm start; list the active points
+    # restitution targets (Box2D model: after motors and thrusters), then warm start; list the points
+    if params.contact_model == CONTACT_BOX2D:
+        restitution_targets(model, contacts, params, env, state)
     n_points = int(0)
     for k in range(nk):
         a = contacts.pair_a[k]
         b = contacts.pair_b[k]
         n = contacts.normal[env, k]
         tang = wp.vec2(-n[1], n[0])
-        e = wp.min(model.restitution[env, a], model.restitution[env, b])
         for s in range(2):
             if contacts.active[env, k, s] != 0:
                 p = contacts.point[env, k, s]
-                ra = p - state.pos[env, a]
-                rb = p - state.pos[env, b]
-                vn = wp.dot(point_velocity(state, env, b, rb) - point_velocity(state, env, a, ra), n)
-                bounce = float(0.0)
-                if vn < -params.bounce_threshold:
-                    bounce = e * vn
-                contacts.bounce[env, k, s] = bounce
                 imp = n * contacts.acc_n[env, k, s] + tang * contacts.acc_t[env, k, s]
-                apply_impulse(state, model, env, a, -imp, ra)
-                apply_impulse(state, model, env, b, imp, rb)
+                apply_impulse(state, model, env, a, -imp, p - state.pos[env, a])
+                apply_impulse(state, model, env, b, imp, p - state.pos[env, b])
                 contacts.order[env, n_points] = 2 * k + s
+                n_points += 1
+    n_rr = int(0)
+    n_cr = int(0)
+    n_cc = int(0)
+    if params.contact_order == CONTACT_ORDER_JAX2D:  # the overlapping pairs of each Jax2D list, in list order
+        n_points = int(0)
+        for q in range(contacts.seq_start[3]):
+            k = contacts.seq[q]
+            if contacts.listed[env, k] != 0:
+                contacts.order[env, n_points] = k
+                n_points += 1
+                if q < contacts.seq_start[1]:
+                    n_rr += 1
+                elif q < contacts.seq_start[2]:
+                    n_cr += 1
+                else:
+                    n_cc += 1
+        for k in range(nk):  # pairs Jax2D never collides, touching here (a dynamic body among the walls)
+            if contacts.kind[k] < 0 and (contacts.active[env, k, 0] != 0 or contacts.active[env, k, 1] != 0):
+                contacts.order[env, n_points] = k
                 n_points += 1
     for j in range(nj):
         acc.motor[env, j] = 0.0
@@ -425,9 +376,12 @@ def solve_substep(
                     solve_joint_jax2d(model, joints, params, env, j, state, acc)
                 else:
                     solve_joint(model, joints, params, motor_action, env, j, state, acc)
-        for q in range(n_points):
-            code = contacts.order[env, q]
-            solve_contact(model, contacts, params, env, code // 2, code % 2, state)
+        if params.contact_order == CONTACT_ORDER_JAX2D:
+            solve_contacts_jax2d(model, contacts, params, env, n_rr, n_cr, n_cc, n_points, state)
+        else:
+            for q in range(n_points):
+                code = contacts.order[env, q]
+                solve_contact(model, contacts, params, env, code // 2, code % 2, state)
 
     # symplectic Euler, then clamps (Jax2D's order: this substep moves with the unclamped velocity).
     # A non-finite value is kept non-finite (clamping would turn NaN into a bound and hide a blow-up),
@@ -468,5 +422,5 @@ def solve_substep(
         green_red_out[env] = gr
 
 
-__all__ = ["FRICTION_GEOMETRIC", "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D",
-           "solve_substep"]
+__all__ = ["CONTACT_BOX2D", "CONTACT_JAX2D", "CONTACT_ORDER_JAX2D", "CONTACT_ORDER_SEQUENTIAL", "FRICTION_GEOMETRIC",
+           "FRICTION_JAX2D", "JOINT_BLOCK", "JOINT_JAX2D", "MOTOR_CONSTRAINT", "MOTOR_JAX2D", "solve_substep"]

@@ -11,6 +11,16 @@ import warp as wp
 wp.set_module_options({"enable_backward": False})
 
 
+# Contact models (``SolverParams.contact_model``): Jax2D's manifolds and contact law, or the earlier
+# Box2D-style ones (clipped incident edge, midpoint contacts, per-point depths, max(bias, restitution)).
+CONTACT_JAX2D = wp.constant(0)
+CONTACT_BOX2D = wp.constant(1)
+# Contact solve orders (``SolverParams.contact_order``): Jax2D's lists and Jacobi batches, or every
+# active point in pair order, one after another (Gauss-Seidel).
+CONTACT_ORDER_JAX2D = wp.constant(0)
+CONTACT_ORDER_SEQUENTIAL = wp.constant(1)
+
+
 # ------------------------------------------------------------------------------------- structs
 @wp.struct
 class BodyModel:
@@ -95,7 +105,14 @@ class Contacts:
     acc_n: wp.array3d(dtype=float)  # [N, K, 2] accumulated normal impulse
     acc_t: wp.array3d(dtype=float)  # [N, K, 2] accumulated tangent impulse
     bounce: wp.array3d(dtype=float)  # [N, K, 2] restitution target normal velocity [m/s]
-    order: wp.array2d(dtype=wp.int32)  # [N, 2K] scratch: active points (2 k + s) in solve order
+    order: wp.array2d(dtype=wp.int32)  # [N, 2K] scratch: active points (2 k + s), or listed pairs k, in solve order
+    # Jax2D's contact order (``SolverParams.contact_order == CONTACT_ORDER_JAX2D``):
+    kind: wp.array(dtype=wp.int32)  # [K] Jax2D manifold list of the pair: 0 polygon-polygon, 1 circle-polygon,
+    # 2 circle-circle, -1 none (two of the first ``static_fixated_polys`` polygons, never collided by Jax2D)
+    seq: wp.array(dtype=wp.int32)  # [K'] listed pairs k in Jax2D's list order (polygon pairs, circle-polygon, circles)
+    seq_start: wp.array(dtype=wp.int32)  # [4] start of each list in ``seq`` (and its end)
+    listed: wp.array2d(dtype=wp.int32)  # [N, K] shapes overlap (counts in Jax2D's ordering even if never solved)
+    jacobi: wp.array3d(dtype=wp.vec2)  # [N, K, 2] scratch: impulse of a point solved in a Jacobi batch [N s]
 
 
 @wp.struct
@@ -127,6 +144,9 @@ class SolverParams:
     clip_position: float  # [m]
     clip_velocity: float  # [m/s]
     clip_angular_velocity: float  # [rad/s]
+    contact_model: int  # solver.CONTACT_JAX2D or solver.CONTACT_BOX2D (manifold geometry and contact law)
+    contact_order: int  # solver.CONTACT_ORDER_JAX2D or solver.CONTACT_ORDER_SEQUENTIAL
+    solver_batch_size: int  # Jax2D order: manifolds per parallel (Jacobi) batch
 
 
 @wp.struct
@@ -163,5 +183,6 @@ def cross_sv(w: float, r: wp.vec2) -> wp.vec2:
     return wp.vec2(-w * r[1], w * r[0])
 
 
-__all__ = ["BodyModel", "BodyState", "Contacts", "JointImpulses", "JointModel", "SolverParams", "TaskParams",
-           "ThrusterModel", "cross2", "cross_sv", "rotate"]
+__all__ = ["CONTACT_BOX2D", "CONTACT_JAX2D", "CONTACT_ORDER_JAX2D", "CONTACT_ORDER_SEQUENTIAL", "BodyModel",
+           "BodyState", "Contacts", "JointImpulses", "JointModel", "SolverParams", "TaskParams", "ThrusterModel",
+           "cross2", "cross_sv", "rotate"]

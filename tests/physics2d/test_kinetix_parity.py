@@ -27,9 +27,9 @@ def test_outcomes_end_steps_and_joint_trajectories_match_kinetix(tmp_path):
     table = {e["group"]: e for e in json.loads(out.read_text())["meta"]["table"]}
     total = table["all"]
     assert total["runs"] >= 100  # noop plus every motor direction and thruster that the levels use
-    assert total["outcome_agree"] >= 0.97 * total["runs"]
-    assert total["step_within_10pct"] >= 0.95 * total["ended_both"]
-    single = table["motor<c>±"]  # the motor model: joint angles follow Jax2D's over the first 20 steps
-    assert single["angle_err_med_10"] < 0.02 and single["angle_err_p90_10"] < 0.1
-    assert single["angle_err_med_20"] < 0.05
+    # issue targets: 97 % and 95 %; with Jax2D's contact manifolds and order every run agreed when measured
+    assert total["outcome_agree"] >= 0.99 * total["runs"]
+    assert total["step_within_10pct"] >= 0.97 * total["ended_both"]
+    for group in table.values():  # joint angles and positions follow Jax2D's over the first 20 steps
+        assert group["angle_err_p90_20"] < 0.01 and group["pos_err_p90_20"] < 0.01, group["group"]
     assert total["ours_nonfinite"] == 0

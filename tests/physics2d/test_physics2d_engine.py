@@ -48,8 +48,9 @@ def test_free_fall_matches_analytic_within_1pct():
 @pytest.mark.parametrize("joint_model,rel", [("block", 0.02), ("jax2d", 0.05)])
 def test_pendulum_period_matches_small_angle_formula_within_2pct(joint_model: str, rel: float):
     """The block joint keeps 2 %. Jax2D's soft joint (our default) is ill-conditioned here (a 5 cm disc 1 m
-    from its anchor: the bob spins back and forth every substep, in Jax2D too); Jax2D itself gets 1.9996 s
-    (-0.4 %), ours -3.9 %, as float rounding takes the two apart in that jitter: 5 % for it."""
+    from its anchor: the bob spins back and forth every substep, in Jax2D too). Jax2D itself gets 2.0209 s
+    (+0.7 %, benchmarks/peers/kinetix_scenes.py), ours 1.9283 s (-3.9 %): the two agree to 1e-5 m for three
+    substeps, then float rounding amplified by that jitter takes them apart, so 5 % for it."""
     length, radius, theta0 = 1.0, 0.05, 0.1
     b = LevelBuilder("s", walls=False)
     pivot = b.box(0.05, 0.05, (2.5, 4.0), static=True)
@@ -74,12 +75,20 @@ def test_pendulum_period_matches_small_angle_formula_within_2pct(joint_model: st
     assert float(d.norm()) == pytest.approx(length, abs=0.01)
 
 
-def test_restitution_bounce_height_is_e_squared_times_drop_within_10pct():
+# Jax2D's apex in the same scene (benchmarks/peers/kinetix_scenes.py, kinetix-env 3.0.2): 1.12301 m
+JAX2D_BOUNCE_APEX = 1.12301
+
+
+@pytest.mark.parametrize("contact_model,expected,rel", [("box2d", 0.96, 0.10), ("jax2d", JAX2D_BOUNCE_APEX, 0.01)])
+def test_restitution_bounce_height_is_e_squared_times_drop_within_10pct(contact_model: str, expected: float,
+                                                                        rel: float):
+    """The Box2D contact law bounces to e^2 h0 (0.96 m) within 10 %. Jax2D's law (our default) adds the
+    penetration bias to the restitution velocity, so the ball rises 17 % higher, in Jax2D as in ours (1 %)."""
     e, radius, h0 = 0.8, 0.2, 1.5
     b = LevelBuilder("s")
     b.lv["poly_restitution"][:, 0] = 1.0  # floor; the pair uses the smaller restitution
     ball = b.circle(radius, (2.5, radius + h0), restitution=e)
-    sim = make_sim(b)
+    sim = make_sim(b, contact_model=contact_model)
     dt = sim.cfg.dt * sim.cfg.substeps
     ys = []
     for _ in range(round(2.0 / dt)):
@@ -87,16 +96,17 @@ def test_restitution_bounce_height_is_e_squared_times_drop_within_10pct():
         ys.append(float(sim.body_pos[0, ball, 1]) - radius)
     first_bottom = next(i for i in range(1, len(ys)) if ys[i] > ys[i - 1])
     apex = max(ys[first_bottom:])
-    assert apex == pytest.approx(e * e * h0, rel=0.10)
+    assert apex == pytest.approx(expected, rel=rel)
 
 
-def _slope_level(mu: float, angle: float) -> tuple[LevelBuilder, int]:
-    """Box on a static ramp whose contact has friction coefficient ``mu``.
+def _slope_level(mu: float, angle: float, size: str = "l") -> tuple[LevelBuilder, int]:
+    """Box on a static ramp whose contact has friction coefficient ``mu`` (polygons 4 and 5).
 
-    Jax2D (and our default) combine a pair as sqrt(fa^2 + fb^2), so each body gets mu / sqrt(2).
+    Jax2D (and our default) combine a pair as sqrt(fa^2 + fb^2), so each body gets mu / sqrt(2). In an
+    L level the pair is not the last of Jax2D's polygon list (see the test below).
     """
     mu = mu / math.sqrt(2.0)
-    b = LevelBuilder("m")
+    b = LevelBuilder(size)
     ramp_len = 4.0
     b.box(ramp_len, 0.2, (2.5, 1.5), rotation=angle, static=True, friction=mu)
     c, s = math.cos(angle), math.sin(angle)
@@ -117,6 +127,23 @@ def test_box_on_slope_below_friction_angle_stays():
     run_seconds(sim, 2.0)
     assert float((sim.body_pos[0, box] - settled).norm()) < 0.01
     assert float((settled - start).norm()) < 0.02
+
+
+@pytest.mark.parametrize("contact_order", ["jax2d", "sequential"])
+def test_last_manifold_of_a_jax2d_list_restarts_its_impulse(contact_order: str):
+    """In an M level (6 polygons) the ramp-box pair (4, 5) is the last of Jax2D's polygon list, whose padding
+    writes a zero into that manifold's accumulated impulse after every pass (kinetix_parity: m/h15_thrustshoot).
+    Under Jax2D's order the box creeps down a slope it should grip; one after another it stays."""
+    b, box = _slope_level(0.6, math.radians(20.0), size="m")
+    sim = make_sim(b, contact_order=contact_order)
+    run_seconds(sim, 0.2)
+    settled = sim.body_pos[0, box].clone()
+    run_seconds(sim, 2.0)
+    creep = float((sim.body_pos[0, box] - settled).norm())
+    if contact_order == "jax2d":
+        assert creep > 0.01
+    else:
+        assert creep < 0.01
 
 
 def test_box_on_slope_above_friction_angle_slides_with_expected_acceleration():
