@@ -77,6 +77,9 @@ class PPOConfig:
     lr: float = 3e-4
     lr_schedule: str = "linear"  # "constant" | "linear" | "cosine"
     normalize_advantages: bool = True
+    # share of a rollout's env steps on which the world may report a non-finite simulator state (its
+    # nonfinite_key: that episode ends with the reason) before training stops; 0: stop on the first
+    nonfinite_world_tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -86,6 +89,8 @@ class PPOConfig:
             problems.append("gamma and gae_lambda must be in [0, 1]")
         if self.clip_eps <= 0 or self.lr <= 0 or self.max_grad_norm <= 0:
             problems.append("clip_eps, lr and max_grad_norm must be > 0")
+        if not 0.0 <= self.nonfinite_world_tolerance <= 1.0:
+            problems.append(f"nonfinite_world_tolerance must be in [0, 1], got {self.nonfinite_world_tolerance}")
         if self.lr_schedule not in ("constant", "linear", "cosine"):
             problems.append(f"lr_schedule must be constant, linear or cosine, got {self.lr_schedule!r}")
         if problems:

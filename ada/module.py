@@ -318,6 +318,9 @@ class PPOModule(LightningModule):
                  on_epoch=True, batch_size=1)
         for k, v in curriculum_log.items():
             self.log(k, float(v), **log)
+        if getattr(self, "_world_nonfinite", None) is not None:  # env steps that ended on a blown-up simulator
+            self.log("train/world_nonfinite", self._world_nonfinite.float(), reduce_fx="sum", sync_dist=True,
+                     on_step=False, on_epoch=True, batch_size=1)
 
     # ------------------------------------------------------------------ non-finite guard
     def check_finite(self, data: TensorDictBase, key: tuple, name: str) -> None:
@@ -328,10 +331,14 @@ class PPOModule(LightningModule):
     _check_finite = check_finite  # the earlier name
 
     def check_world_health(self, data: TensorDictBase) -> None:
-        """Stop with ``NonFiniteError`` if the world flagged a non-finite simulator state (its ``nonfinite_key``)."""
+        """Count the env steps whose world flagged a non-finite simulator state (its ``nonfinite_key``; the episode
+        ended there) and stop with ``NonFiniteError`` when their share exceeds ``ppo.nonfinite_world_tolerance``."""
         key = nonfinite_key(self.env_cfg)
         flags = None if key is None else data.get(("next", *key), None)
-        if flags is not None and bool(flags.any()):
+        if flags is None:
+            return
+        self._world_nonfinite = flags.sum()  # logged as train/world_nonfinite
+        if bool(self._world_nonfinite > self.ppo_cfg.nonfinite_world_tolerance * flags.numel()):
             self._abort_nonfinite(f"simulator state ({'/'.join(key)})", {"rollout": data.cpu()})
 
     def _abort_nonfinite(self, quantity: str, payload: Any) -> None:

@@ -14,7 +14,7 @@ import torch
 from tensordict import TensorDict
 
 from ada.cli import load_module, train
-from ada.config import EnvConfig
+from ada.config import EnvConfig, PPOConfig
 from ada.module import CheckpointMismatchError, NonFiniteError, PPOModule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,3 +209,18 @@ def test_a_world_flagging_nonfinite_simulator_state_stops_the_run(tmp_path, monk
     broken["next", "sim_nonfinite"][1, 2] = True
     with pytest.raises(NonFiniteError, match=r"non-finite simulator state \(sim_nonfinite\)"):
         module.check_world_health(broken)
+
+
+def test_a_tolerated_share_of_blown_up_world_steps_is_counted_and_training_goes_on(tmp_path, monkeypatch):
+    module = PPOModule(env=EnvConfig(world="physics2d", num_envs=2, overrides={"size": "s", "bank_size": 4}),
+                       ppo=PPOConfig(nonfinite_world_tolerance=0.2))
+    monkeypatch.chdir(tmp_path)
+    data = TensorDict({"next": {"sim_nonfinite": torch.zeros(2, 3, 1, dtype=torch.bool)}}, batch_size=[2, 3])
+    data["next", "sim_nonfinite"][1, 2] = True  # 1 of 6 steps: within 0.2
+    module.check_world_health(data)
+    assert int(module._world_nonfinite) == 1
+    data["next", "sim_nonfinite"][0, 0] = True  # 2 of 6: above it
+    with pytest.raises(NonFiniteError, match="simulator state"):
+        module.check_world_health(data)
+    with pytest.raises(ValueError, match="nonfinite_world_tolerance must be in"):
+        PPOConfig(nonfinite_world_tolerance=1.5)
