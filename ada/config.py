@@ -69,6 +69,7 @@ class PPOConfig:
     gae_lambda: float = 0.95
     clip_eps: float = 0.2
     value_clip: float | None = 0.2  # None: unclipped value loss
+    pg_coef: float = 1.0  # clipped policy-gradient term weight (0, with vf_coef 0 and ent_coef 0: no RL loss)
     vf_coef: float = 0.5
     ent_coef: float = 0.01
     epochs: int = 4
@@ -77,6 +78,7 @@ class PPOConfig:
     lr: float = 3e-4
     lr_schedule: str = "linear"  # "constant" | "linear" | "cosine"
     normalize_advantages: bool = True
+    bf16_update: bool = False  # autocast the update's forward and loss to bfloat16 on CUDA (no-op on CPU)
 
     def __post_init__(self) -> None:
         problems = []

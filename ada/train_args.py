@@ -70,8 +70,10 @@ def model_sections() -> dict[str, Any]:
     from models.actor_critic import PolicyConfig
 
     from .config import EnvConfig, PPOConfig
+    from .kickstart import KickstartConfig
 
-    return {"seed": int, "env": EnvConfig, "ppo": PPOConfig, "policy": PolicyConfig, "curriculum": CurriculumConfig}
+    return {"seed": int, "env": EnvConfig, "ppo": PPOConfig, "policy": PolicyConfig, "curriculum": CurriculumConfig,
+            "kickstart": KickstartConfig}
 
 
 def field_comments(cls: type) -> dict[str, str]:
