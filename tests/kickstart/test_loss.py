@@ -212,3 +212,21 @@ def test_layer_reset_reinitialises_exactly_the_last_k_layers(core, k):
                 assert params[name] in opt.state
     assert groups[-1] == ["actor", "critic"]
     assert reset.due(0, 99) is None and reset.due(99, 100) == 1 and reset.due(150, 250) == 2
+
+
+def test_several_teachers_of_different_cores_average_their_kls_and_keep_their_own_memory():
+    teachers = [teacher_of("discrete", "gru", seed=1), teacher_of("discrete", "trxl", seed=2)]
+    seq = rollout()
+    both = DistillationLoss(KickstartConfig(), OBS, SPACES["discrete"], teachers=teachers)
+    both.prepare(seq)
+    dist = Categorical(logits=torch.randn(5, 7, 4))
+    out = PolicyOutput(dist, torch.zeros(5, 7))
+    singles = []
+    for teacher in teachers:
+        alone = DistillationLoss(KickstartConfig(), OBS, SPACES["discrete"], teachers=[teacher])
+        single_seq = rollout()
+        alone.prepare(single_seq)
+        singles.append(alone(single_seq, out).terms["distill"])
+    assert torch.allclose(both(seq, out).terms["distill"], torch.stack(singles).mean(), atol=1e-6)
+    state = both.runtime_state()
+    assert [m.shape for m in state["memory"]] == [(5, 16), (5, 2, 4, 16)]  # a GRU state, a Transformer-XL cache
