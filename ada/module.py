@@ -90,6 +90,9 @@ _UNSET_EPOCHS = (None, -1, 1000)
 class PPOModule(LightningModule):
     """Actor-critic trained by PPO (plus any ``extra_losses``); the runtime is built per rank at train start.
 
+    ``kickstart`` (:class:`~ada.kickstart.KickstartConfig`) adds distillation from frozen teachers and/or periodic
+    resets of the last layers; the teachers stay out of the module's weights and checkpoints.
+
     Examples:
         >>> module = PPOModule(env=EnvConfig(world="lidarnav", num_envs=16),
         ...                    ppo=PPOConfig(rollout_len=16, total_env_steps=1024))
