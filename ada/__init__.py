@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "PPOConfig": "ada.config",
     "PolicyConfig": "models.actor_critic",
     "CurriculumConfig": "curricula",
+    "KickstartConfig": "ada.kickstart",
     # training
     "PPOModule": "ada.module",
     "NonFiniteError": "ada.module",
@@ -33,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "train": "ada.trainer",
     "fit_run": "ada.trainer",
     "RunProgress": "ada.progress",
+    "DistillationLoss": "ada.kickstart",
+    "LayerReset": "ada.kickstart",
     # checkpoints
     "load_module": "ada.checkpoint",
     "read_checkpoint": "ada.checkpoint",

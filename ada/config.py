@@ -69,6 +69,7 @@ class PPOConfig:
     gae_lambda: float = 0.95
     clip_eps: float = 0.2
     value_clip: float | None = 0.2  # None: unclipped value loss
+    pg_coef: float = 1.0  # clipped policy-gradient term weight (0, with vf_coef 0 and ent_coef 0: no RL loss)
     vf_coef: float = 0.5
     ent_coef: float = 0.01
     epochs: int = 4
@@ -80,6 +81,7 @@ class PPOConfig:
     # share of a rollout's env steps on which the world may report a non-finite simulator state (its
     # nonfinite_key: that episode ends with the reason) before training stops; 0: stop on the first
     nonfinite_world_tolerance: float = 0.0
+    bf16_update: bool = False  # autocast the update's forward and loss to bfloat16 on CUDA (no-op on CPU)
 
     def __post_init__(self) -> None:
         problems = []

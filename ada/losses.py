@@ -54,6 +54,8 @@ class LossModule(nn.Module):
     Subclasses set ``coefficients`` (term name → weight in the summed loss; a bonus to maximise has a
     negative weight) and implement ``forward``. Optional hooks, all no-ops here:
 
+    * ``set_progress(env_steps)``: once per iteration, before ``prepare``: the run's env steps so far (all
+      ranks), for coefficients that follow a schedule (a distillation weight that decays);
     * ``start(rows, device)``: at train start, allocate per-sequence state for ``rows = N·A`` rows
       (e.g. a teacher's memory or Transformer-XL cache) on the training device;
     * ``prepare(seq)``: once per iteration, on the whole rollout ``[N·A]`` before minibatching (e.g. a
@@ -73,6 +75,9 @@ class LossModule(nn.Module):
 
     def start(self, rows: int, device: torch.device) -> None:
         """Allocate per-sequence state for ``rows`` sequences (called once per run, before a resume is applied)."""
+
+    def set_progress(self, env_steps: int) -> None:
+        """The run's env steps (summed over ranks) before this iteration's update; update scheduled coefficients."""
 
     def prepare(self, seq: TensorDictBase) -> None:
         """Look at the whole rollout ``[N·A]`` once per iteration, before the minibatch updates."""
@@ -100,7 +105,7 @@ class PPOLoss(LossModule):
     def __init__(self, cfg: PPOConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.coefficients = {"policy": 1.0, "value": cfg.vf_coef, "entropy": -cfg.ent_coef}
+        self.coefficients = {"policy": cfg.pg_coef, "value": cfg.vf_coef, "entropy": -cfg.ent_coef}
 
     def forward(self, batch: TensorDictBase, out: PolicyOutput) -> LossOutput:
         """Policy, value and entropy terms of a minibatch; approx-KL and clipped fraction as metrics."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -34,6 +34,7 @@ from models.actor_critic import ActorCritic, PolicyConfig
 from .advantages import rollout_sequences
 from .config import EnvConfig, PPOConfig, TrialConfig, fingerprint
 from .curriculum import level_stats
+from .kickstart import KickstartConfig, kickstart_parts
 from .losses import LossModule, PolicyOutput, PPOLoss, combine
 from .policy import OBS_KEY
 from .policy_inputs import model_inputs, observation_config
@@ -91,6 +92,9 @@ _UNSET_EPOCHS = (None, -1, 1000)
 class PPOModule(LightningModule):
     """Actor-critic trained by PPO (plus any ``extra_losses``); the runtime is built per rank at train start.
 
+    ``kickstart`` (:class:`~ada.kickstart.KickstartConfig`) adds distillation from frozen teachers and/or periodic
+    resets of the last layers; the teachers stay out of the module's weights and checkpoints.
+
     Examples:
         >>> module = PPOModule(env=EnvConfig(world="lidarnav", num_envs=16),
         ...                    ppo=PPOConfig(rollout_len=16, total_env_steps=1024))
@@ -102,16 +106,20 @@ class PPOModule(LightningModule):
     def __init__(self, env: EnvConfig | None = None, ppo: PPOConfig | None = None,
                  policy: PolicyConfig | None = None, seed: int = 0,
                  curriculum: CurriculumConfig | None = None,
-                 extra_losses: Sequence[LossModule] | None = None) -> None:
+                 extra_losses: Sequence[LossModule] | None = None,
+                 kickstart: KickstartConfig | None = None) -> None:
         super().__init__()
         self.ppo_cfg = ppo or PPOConfig()
         self.policy_cfg = policy or PolicyConfig()
         self.env_cfg = observation_config(env or EnvConfig(), self.policy_cfg)  # the view the policy reads
         self.curriculum_cfg = curriculum or CurriculumConfig()
         self.seed = seed
-        self.save_hyperparameters({"env": asdict(self.env_cfg), "ppo": asdict(self.ppo_cfg),
-                                   "policy": asdict(self.policy_cfg), "seed": seed,
-                                   "curriculum": asdict(self.curriculum_cfg)})
+        self.kickstart_cfg = kickstart  # teachers and layer resets (ada.kickstart); None: off
+        hparams = {"env": asdict(self.env_cfg), "ppo": asdict(self.ppo_cfg), "policy": asdict(self.policy_cfg),
+                   "seed": seed, "curriculum": asdict(self.curriculum_cfg)}
+        if kickstart is not None:  # kept for the record; load_module builds the student alone (no teacher)
+            hparams["kickstart"] = asdict(kickstart)
+        self.save_hyperparameters(hparams)
         self.automatic_optimization = False
         # refuse now, not after training, a run that needs a capability its world lacks
         require_for_run(self.env_cfg, self.curriculum_cfg.required_capabilities())
@@ -120,7 +128,8 @@ class PPOModule(LightningModule):
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the run's seed only
             torch.manual_seed(seed)
             self.model = ActorCritic(obs_dim, action_space, self.policy_cfg, layout)
-        self.losses = nn.ModuleList([PPOLoss(self.ppo_cfg), *(extra_losses or [])])
+        distill, self.layer_reset = kickstart_parts(kickstart, obs_dim, action_space, self.policy_cfg, seed)
+        self.losses = nn.ModuleList([PPOLoss(self.ppo_cfg), *(extra_losses or []), *distill])
         self.register_buffer("env_steps", torch.zeros((), dtype=torch.long))
         self.rt: RunState | None = None
         self.trial_log: TrialLog | None = None  # statistics by trial index (meta-RL trials on)
@@ -203,7 +212,10 @@ class PPOModule(LightningModule):
             metrics = self.update(seq)  # loss terms and metrics, averaged over the optimiser steps
             if self.device.type == "cuda":
                 torch.cuda.synchronize()
+        before = int(self.env_steps)
         self.env_steps += self.frames_per_iteration * self._world_size()
+        if self.layer_reset is not None:  # Nikishin et al.'s resets of the last layers, at their env-step marks
+            self.layer_reset.after_iteration(self.model, self.optimizers().optimizer, before, int(self.env_steps))
         episodes, episode_return, success = self.rt.episodes(data)  # [N, T] per finished episode
         episodes, success = self.trial_outcomes(data, episodes, success)  # by trial index, when trials are on
         with clock("curriculum"):
@@ -236,8 +248,12 @@ class PPOModule(LightningModule):
         schedule step; returns each term and metric averaged over the steps."""
         cfg = self.ppo_cfg
         opt = self.optimizers()
+        env_steps = int(self.env_steps)
         for loss in self.losses:
+            loss.set_progress(env_steps)
             loss.prepare(seq)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cfg.bf16_update and self.device.type == "cuda" \
+            else nullcontext()
         batch = seq.batch_size[0]
         mb = max(1, batch // cfg.minibatches)
         sums: dict[str, torch.Tensor] = {}
@@ -248,8 +264,10 @@ class PPOModule(LightningModule):
             perm = torch.randperm(batch, device=self.device)
             for start in range(0, batch - mb + 1, mb):
                 minibatch = seq[perm[start : start + mb]]  # [mb] sequences of T steps
-                out = PolicyOutput(*self.model.sequence(minibatch["obs"], minibatch["memory"], minibatch["is_init"]))
-                loss, terms, metrics = combine(list(self.losses), minibatch, out)
+                with autocast:  # bf16 forward and loss on CUDA with ppo.bf16_update
+                    out = PolicyOutput(*self.model.sequence(minibatch["obs"], minibatch["memory"],
+                                                            minibatch["is_init"]))
+                    loss, terms, metrics = combine(list(self.losses), minibatch, out)
                 bad = [k for k, v in terms.items() if not torch.isfinite(v)]
                 if bad:
                     self._abort_nonfinite(f"{bad[0]} loss", seq)

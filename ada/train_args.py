@@ -26,6 +26,7 @@ RUN_OPTIONS: dict[str, tuple[type, Any, str]] = {
     "keep_last": (int, 3, "periodic checkpoints kept besides last.ckpt; 0 keeps all"),
     "artifacts": (bool, True, "curves and an agent GIF under plots/ at the end"),
 }
+COMPACT_SECTIONS = ("kickstart",)  # model sections whose fields --help shows on one line
 OTHER_TOP_KEYS = ("trainer", "model", "seed_everything", "optimizer", "lr_scheduler", "print_config")
 
 # One-line docs for fields whose dataclass has no comment after them.
@@ -70,8 +71,10 @@ def model_sections() -> dict[str, Any]:
     from models.actor_critic import PolicyConfig
 
     from .config import EnvConfig, PPOConfig
+    from .kickstart import KickstartConfig
 
-    return {"seed": int, "env": EnvConfig, "ppo": PPOConfig, "policy": PolicyConfig, "curriculum": CurriculumConfig}
+    return {"seed": int, "env": EnvConfig, "ppo": PPOConfig, "policy": PolicyConfig, "curriculum": CurriculumConfig,
+            "kickstart": KickstartConfig}
 
 
 def field_comments(cls: type) -> dict[str, str]:
@@ -199,6 +202,10 @@ def train_help() -> str:
             continue
         rows.append(("", f"{section}: {(cls.__doc__ or '').strip().splitlines()[0].replace('``', '')}"))
         comments, hints = field_comments(cls), _hints(cls)
+        if section in COMPACT_SECTIONS:  # its fields on one line (their docs: the dataclass)
+            fields = " ".join(f"{f.name}={_show(_default(f))}" for f in dataclasses.fields(cls))
+            rows.append((f"--model.{section}.FIELD", fields))
+            continue
         for f in dataclasses.fields(cls):
             tp = hints.get(f.name, Any)
             if dataclasses.is_dataclass(tp):  # a nested section: its fields on one line

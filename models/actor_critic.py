@@ -141,6 +141,29 @@ class ActorCritic(nn.Module):
         raise ValueError(f"core {self.cfg.core!r} carries its memory step by step: take next values from step() "
                          "on the carried memory; only cached-memory cores (trxl) answer next-state queries")
 
+    def layer_groups(self) -> list[list[str]]:
+        """Names of the modules of each layer, input to output: encoder layers (a Linear with its LayerNorm), core
+        layers (GRU cell; Transformer-XL input projection, then each block, the last with the final norm) and the
+        heads last (actor and critic side by side: one layer). Layer resets take the last k of these."""
+        groups: list[list[str]] = []
+        net = getattr(self.encoder, "net", None)
+        if isinstance(net, nn.Sequential):
+            for i, layer in enumerate(net):
+                if isinstance(layer, nn.Linear):
+                    groups.append([f"encoder.net.{i}"])
+                elif isinstance(layer, nn.LayerNorm) and groups:
+                    groups[-1].append(f"encoder.net.{i}")
+        else:  # another encoder: one layer
+            groups.append(["encoder"])
+        if isinstance(self.core, TransformerXLCore):
+            groups.append(["core.inp"])
+            groups += [[f"core.blocks.{i}"] for i in range(len(self.core.blocks))]
+            groups[-1].append("core.norm")
+        elif any(True for _ in self.core.parameters()):
+            groups.append(["core"])
+        groups.append(["actor", "critic"])
+        return groups
+
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters per top-level part, plus the total."""
         counts = {name: sum(p.numel() for p in m.parameters()) for name, m in self.named_children()}

@@ -5,7 +5,7 @@ import math
 
 import torch
 from torch import nn
-from torch.distributions import Categorical, Distribution, Independent, Normal
+from torch.distributions import Categorical, Distribution, Independent, Normal, kl_divergence, register_kl
 
 
 class DiscreteHead(nn.Module):
@@ -58,6 +58,14 @@ class _MultiCategorical(Distribution):
     @property
     def mode(self) -> torch.Tensor:
         return torch.stack([d.probs.argmax(-1) for d in self.dists], dim=-1)
+
+
+@register_kl(_MultiCategorical, _MultiCategorical)
+def _kl_multi_categorical(p: _MultiCategorical, q: _MultiCategorical) -> torch.Tensor:
+    """KL(p ‖ q) of two products of independent categoricals: the sum of the channels' KLs ``[...]``."""
+    if [d.logits.shape[-1] for d in p.dists] != [d.logits.shape[-1] for d in q.dists]:
+        raise ValueError("KL between multi-discrete distributions with different channels")
+    return sum(kl_divergence(a, b) for a, b in zip(p.dists, q.dists))
 
 
 class GaussianHead(nn.Module):
