@@ -66,6 +66,15 @@ def max_separation(
 
 
 @wp.func
+def reference_and_incident(flip: bool, a: int, xa: wp.vec2, ca: float, sa: float, edge_a: int,
+                           b: int, xb: wp.vec2, cb: float, sb: float, edge_b: int):
+    """(reference polygon, its pose and face edge; incident polygon and its pose): ``a``'s face unless ``flip``."""
+    if flip:
+        return b, xb, cb, sb, edge_b, a, xa, ca, sa
+    return a, xa, ca, sa, edge_a, b, xb, cb, sb
+
+
+@wp.func
 def clip_segment(p1: wp.vec2, p2: wp.vec2, n: wp.vec2, offset: float):
     """Keep the part of segment p1-p2 with dot(n, p) <= offset; returns ends and a keep flag."""
     d1 = wp.dot(n, p1) - offset
@@ -105,25 +114,7 @@ def collide_polygons(
     if sep_a <= 0.0 and sep_b <= 0.0:
         # reference polygon r (face owner), incident polygon i
         flip = sep_b > sep_a + REF_FACE_TOL
-        r = a
-        xr = xa
-        cr = ca
-        sr = sa
-        edge = edge_a
-        inc = b
-        xi = xb
-        ci = cb
-        si = sb
-        if flip:
-            r = b
-            xr = xb
-            cr = cb
-            sr = sb
-            edge = edge_b
-            inc = a
-            xi = xa
-            ci = ca
-            si = sa
+        r, xr, cr, sr, edge, inc, xi, ci, si = reference_and_incident(flip, a, xa, ca, sa, edge_a, b, xb, cb, sb, edge_b)
         nr = model.n_verts[env, r]
         ni = model.n_verts[env, inc]
         v1 = world_vertex(model, env, r, edge, xr, cr, sr)
@@ -240,25 +231,7 @@ def collide_polygons_jax2d(
     most = wp.max(sep_a, sep_b)
     if most < 0.0:
         flip = sep_a + JAX2D_REF_FACE_TOL < sep_b
-        r = a
-        xr = xa
-        cr = ca
-        sr = sa
-        edge = edge_a
-        inc = b
-        xi = xb
-        ci = cb
-        si = sb
-        if flip:
-            r = b
-            xr = xb
-            cr = cb
-            sr = sb
-            edge = edge_b
-            inc = a
-            xi = xa
-            ci = ca
-            si = sa
+        r, xr, cr, sr, edge, inc, xi, ci, si = reference_and_incident(flip, a, xa, ca, sa, edge_a, b, xb, cb, sb, edge_b)
         nr = model.n_verts[env, r]
         v1 = world_vertex(model, env, r, edge, xr, cr, sr)
         v2 = world_vertex(model, env, r, (edge + 1) % nr, xr, cr, sr)
