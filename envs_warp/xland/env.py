@@ -27,7 +27,7 @@ from ..core.env_base import AGENTS, WarpEnv, decode_random_tag, random_level_tag
 from . import layout as layout_kernels
 from . import step as step_kernels
 from .config import XLandConfig, obs_layout
-from .constants import NUM_ACTIONS
+from .constants import NUM_ACTIONS, TURN_LEFT
 from .generator import RulesetBank, RulesetGenerator
 from .observations import ObsLayout
 from .rulesets import level_schema, load_rulesets
@@ -200,6 +200,10 @@ class XLandEnv(WarpEnv):
                            "truncated": truncated, "done": terminated | truncated}, batch_size=(n,), device=self.device)
 
     # ------------------------------------------------------------------ helpers
+    def noop_action(self) -> torch.Tensor:
+        """``[N, 1]`` the do-nothing action (turn left: it moves nothing, fires no rule, completes no tile goal)."""
+        return torch.full((self.num_envs, 1), TURN_LEFT, dtype=torch.int64, device=self.device)
+
     def agent_xy(self) -> torch.Tensor:
         """``[N, 1, 2]`` agent cell centres (x, y) with y up, in cells (for trails in pictures)."""
         y, x = self.pos[:, 0].float(), self.pos[:, 1].float()
