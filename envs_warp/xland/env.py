@@ -105,6 +105,31 @@ class XLandEnv(WarpEnv):
         self.step_params = step_kernels.StepParams()
         self.step_params.max_steps = self.cfg.max_steps
         self.step_params.obs = obs_struct(self.cfg)
+        self._alloc_autoreset()
+
+    def _alloc_autoreset(self) -> None:
+        """Arguments of the fused ``step_autoreset`` kernel (one launch: step, level draw, reset)."""
+        n, dev, r = self.num_envs, self.device, self.launcher.rows
+        params = step_kernels.AutoResetParams()
+        params.reset = self.reset_params
+        params.gen = self.draw.params
+        bank = getattr(self.draw, "bank", None)
+        if not self.random_levels:
+            params.source = step_kernels.SOURCE_KEPT
+        else:
+            params.source = step_kernels.SOURCE_BANK if bank is not None else step_kernels.SOURCE_GENERATOR
+        if bank is None:  # unused placeholders of the bank's shapes
+            bank = self.level_schema.empty(1, dev)
+        self._gen_rng = torch.zeros(n, dtype=torch.int32, device=dev)  # [N] generator RNG scratch (uint32)
+        self._gen_work = torch.zeros(n, self.draw.work_cols, dtype=torch.int32, device=dev)  # [N, W] generator scratch
+        s = self._wp
+        self._autoreset_params = params
+        self._autoreset_args = [
+            s["goal_code"], s["rule_code"], s["rule_count"], s["grid"], s["pos"], s["direction"], s["pocket"],
+            s["step_count"], s["reward"], s["terminated"], s["truncated"], s["fired"], s["obs"], s["seed"], s["counter"],
+            r(self.level_pending, wp.bool), r(self.level_id), s["rng"], r(self._gen_rng, wp.uint32), r(self._gen_work),
+            *[wp.from_torch(bank[k].contiguous()) for k in ("goal", "rules", "num_rules", "init_tiles")],
+            s["goal"], s["rules"], s["num_rules"], s["init_tiles"], s["rule_hidden"]]
 
     @classmethod
     def make_specs(cls, cfg: XLandConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
@@ -181,14 +206,13 @@ class XLandEnv(WarpEnv):
         consulted. For benchmarks and custom loops.
         """
         self.action.copy_(action)
-        self._launch_step()
-        done = self.terminated | self.truncated
-        if self.random_levels:
-            fresh = done & ~self.level_pending
-            self.level_id.copy_(torch.where(fresh, random_level_tag(self.rng_seed, self.rng_counter), self.level_id))
-        self._launch_reset(done)
-        self.rng_counter.add_(done.int())
-        self.level_pending.logical_and_(~done)
+        if self.random_levels != (self._autoreset_params.source != step_kernels.SOURCE_KEPT):  # toggled since init
+            self._autoreset_params.source = (step_kernels.SOURCE_KEPT if not self.random_levels else
+                                             step_kernels.SOURCE_BANK if hasattr(self.draw, "bank")
+                                             else step_kernels.SOURCE_GENERATOR)
+        self.launcher.launch(step_kernels.step_autoreset, (),
+                             inputs=[self.step_params, self._autoreset_params, self._wp["action"]],
+                             outputs=self._autoreset_args)
 
     def _observe(self, reset: bool) -> TensorDictBase:
         n = self.num_envs

@@ -136,21 +136,15 @@ class ResetParams:
     obs: ObsLayout
 
 
-@wp.kernel
-def reset_rows(p: ResetParams, rows: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
-               counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32),
-               # Level in:
-               goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
-               init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8),
-               # State out:
-               grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32), direction: wp.array(dtype=wp.int32),
-               pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
-               goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
-               rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float)):
-    """Lay out rooms and doors, place the level's objects and the agent, load the ruleset, observe."""
-    env = wp.tid()
-    if not rows[env]:
-        return
+@wp.func
+def reset_row(p: ResetParams, seed: wp.array(dtype=wp.int32), counter: wp.array(dtype=wp.int32),
+              rng: wp.array(dtype=wp.uint32), goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8),
+              num_rules: wp.array(dtype=wp.int32), init_tiles: wp.array3d(dtype=wp.uint8),
+              rule_hidden: wp.array2d(dtype=wp.uint8), grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32),
+              direction: wp.array(dtype=wp.int32), pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
+              goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
+              rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float), env: int):
+    """Row ``env``: lay out rooms and doors, place the level's objects and the agent, load the ruleset, observe."""
     rng[env] = wp.rand_init(seed[env] ^ PLACEMENT_SALT, counter[env])
     draw_layout(grid, env, p.layout, rng)
     for t in range(init_tiles.shape[1]):
@@ -179,3 +173,21 @@ def reset_rows(p: ResetParams, rows: wp.array(dtype=wp.bool), seed: wp.array(dty
     rule_count[env] = wp.clamp(num_rules[env], 0, rules.shape[1])
     write_view(obs, p.obs, grid, env, pos[env, 0], pos[env, 1], direction[env], 0)
     write_task(obs, p.obs, goal, rules, rule_hidden, env)
+
+
+@wp.kernel
+def reset_rows(p: ResetParams, rows: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
+               counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32),
+               # Level in:
+               goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+               init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8),
+               # State out:
+               grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32), direction: wp.array(dtype=wp.int32),
+               pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
+               goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
+               rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float)):
+    """Reset every row set in ``rows`` (:func:`reset_row`)."""
+    env = wp.tid()
+    if rows[env]:
+        reset_row(p, seed, counter, rng, goal, rules, num_rules, init_tiles, rule_hidden, grid, pos, direction, pocket,
+                  step_count, goal_code, rule_code, rule_count, obs, env)
