@@ -13,9 +13,8 @@ import warp as wp
 
 from .constants import (W_DOOR_CLOSED, W_DOOR_LOCKED, W_DOOR_OPEN, W_FLOOR, W_FLOOR_BLACK, W_KEY, cell_at, dir_dx,
                         dir_dy, is_pickable, is_walkable, packed, set_cell)
-from .generator import GenParams, bank_row, generate_row
 from .goals import goal_reached
-from .layout import ResetParams, reset_row
+from .layout import LevelSource, ResetParams, next_level, reset_row
 from .observations import ObsLayout, write_view
 from .rules import apply_rules
 
@@ -119,20 +118,8 @@ def step(p: StepParams, action: wp.array(dtype=wp.int64),
              truncated, fired, obs, env)
 
 
-SOURCE_KEPT, SOURCE_GENERATOR, SOURCE_BANK = 0, 1, 2
-
-
-@wp.struct
-class AutoResetParams:
-    """Where a finished row's next ruleset comes from, and the reset's settings."""
-
-    source: int  # SOURCE_KEPT (no random levels: the row's level is kept), SOURCE_GENERATOR or SOURCE_BANK
-    gen: GenParams
-    reset: ResetParams
-
-
 @wp.kernel
-def step_autoreset(p: StepParams, r: AutoResetParams, action: wp.array(dtype=wp.int64),
+def step_autoreset(p: StepParams, reset: ResetParams, src: LevelSource, action: wp.array(dtype=wp.int64),
                    # Ruleset codes and state in/out, outputs (as ``step``):
                    goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
                    rule_count: wp.array(dtype=wp.int32), grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32),
@@ -158,14 +145,10 @@ def step_autoreset(p: StepParams, r: AutoResetParams, action: wp.array(dtype=wp.
                      terminated, truncated, fired, obs, env)
     if not ended:
         return
-    if r.source != SOURCE_KEPT and not level_pending[env]:
+    if next_level(src, seed, counter, level_pending, gen_rng, work, bank_goal, bank_rules, bank_num, bank_tiles, goal,
+                  rules, num_rules, init_tiles, rule_hidden, env):
         level_id[env] = wp.int64(-1) - ((wp.int64(seed[env]) << wp.int64(31)) | wp.int64(counter[env]))
-        if r.source == SOURCE_GENERATOR:
-            generate_row(r.gen, seed, counter, gen_rng, work, goal, rules, num_rules, init_tiles, rule_hidden, env)
-        else:
-            bank_row(r.gen, seed, counter, gen_rng, bank_goal, bank_rules, bank_num, bank_tiles, goal, rules, num_rules,
-                     init_tiles, rule_hidden, env)
-    reset_row(r.reset, seed, counter, rng, goal, rules, num_rules, init_tiles, rule_hidden, grid, pos, direction, pocket,
+    reset_row(reset, seed, counter, rng, goal, rules, num_rules, init_tiles, rule_hidden, grid, pos, direction, pocket,
               step_count, goal_code, rule_code, rule_count, obs, env)
     counter[env] = counter[env] + 1
     level_pending[env] = False

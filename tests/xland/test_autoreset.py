@@ -1,4 +1,5 @@
-"""The fused ``step_autoreset`` kernel does exactly what step + level draw + reset kernels do one after another."""
+"""The one-launch kernels (``step_autoreset``; ``draw_and_reset`` behind every reset) do exactly what the step,
+level-draw and reset kernels do one after another."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ import torch
 
 from envs_warp.core.env_base import random_level_tag
 from envs_warp.xland.config import XLandConfig
+from envs_warp.xland import layout as layout_kernels
 from envs_warp.xland.env import XLandEnv
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "xland_rulesets"
@@ -15,15 +17,28 @@ STATE = ("grid", "pos", "direction", "pocket", "step_count", "goal_code", "rule_
          "terminated", "truncated", "fired", "rng_counter", "level_id", "level_pending")
 
 
-def separate_kernels(env: XLandEnv, action: torch.Tensor) -> None:
-    """The unfused reference: step kernel, then tags, level draw and reset kernel on the finished rows."""
+def separate_kernels(env: XLandEnv, action: torch.Tensor, fused_reset: bool = False) -> None:
+    """Step kernel, then tags, then the level draw and ``reset_rows`` as two launches (or ``draw_and_reset``)."""
     env.action.copy_(action)
     env._launch_step()
     done = env.terminated | env.truncated
     if env.random_levels:
         fresh = done & ~env.level_pending
         env.level_id.copy_(torch.where(fresh, random_level_tag(env.rng_seed, env.rng_counter), env.level_id))
-    env._launch_reset(done)
+    if fused_reset:
+        env._launch_reset(done)
+    else:
+        if env.random_levels:
+            env._draw_levels(env.levels, done & ~env.level_pending, env.rng_seed, env.rng_counter,
+                             views=env._level_views)
+        env._rows.copy_(done)
+        s = env._wp
+        env.launcher.launch(
+            layout_kernels.reset_rows, (),
+            inputs=[env.reset_params, s["rows"], s["seed"], s["counter"], s["rng"], s["goal"], s["rules"],
+                    s["num_rules"], s["init_tiles"], s["rule_hidden"]],
+            outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["goal_code"],
+                     s["rule_code"], s["rule_count"], s["obs"]])
     env.rng_counter.add_(done.int())
     env.level_pending.logical_and_(~done)
 
@@ -41,21 +56,21 @@ def configs():
 @pytest.mark.parametrize("random_levels", [True, False])
 def test_fused_step_autoreset_matches_the_separate_kernels(cfg, random_levels):
     n = 300
-    fused, ref = (XLandEnv(cfg, num_envs=n, seed=3, random_levels=random_levels) for _ in range(2))
+    fused, trl, ref = (XLandEnv(cfg, num_envs=n, seed=3, random_levels=random_levels) for _ in range(3))
     if not random_levels:
         from envs_warp.xland.world import WORLD
 
         levels = WORLD.random_levels(cfg, n, 9, "cpu")
-        for env in (fused, ref):
+        for env in (fused, trl, ref):
             env.set_levels(levels)
-    fused.reset()
-    ref.reset()
+    for env in (fused, trl, ref):
+        env.reset()
     if random_levels:  # some rows hold an assigned level for their next episode
         from envs_warp.xland.world import WORLD
 
         rows = torch.arange(0, n, 7)
         extra = WORLD.random_levels(cfg, len(rows), 4, "cpu")
-        for env in (fused, ref):
+        for env in (fused, trl, ref):
             env.set_levels(extra, rows=rows)
     gen = torch.Generator().manual_seed(0)
     resets = 0
@@ -63,9 +78,11 @@ def test_fused_step_autoreset_matches_the_separate_kernels(cfg, random_levels):
         action = torch.randint(0, 6, (n,), generator=gen)
         fused.step_autoreset(action)
         separate_kernels(ref, action)
+        separate_kernels(trl, action, fused_reset=True)
         resets += int((ref.terminated | ref.truncated).sum())
-        for name in STATE:
-            assert torch.equal(getattr(fused, name), getattr(ref, name)), f"step {t}: {name}"
-        for key in ref.levels.keys():
-            assert torch.equal(fused.levels[key], ref.levels[key]), f"step {t}: level {key}"
+        for env in (fused, trl):
+            for name in STATE:
+                assert torch.equal(getattr(env, name), getattr(ref, name)), f"step {t}: {name}"
+            for key in ref.levels.keys():
+                assert torch.equal(env.levels[key], ref.levels[key]), f"step {t}: level {key}"
     assert resets > n  # every row went through several resets
