@@ -23,11 +23,11 @@ import warp as wp
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Categorical, Composite, Unbounded
 
-from ..core.env_base import AGENTS, WarpEnv, decode_random_tag, random_level_tag
+from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
 from . import layout as layout_kernels
 from . import step as step_kernels
 from .config import XLandConfig, obs_layout
-from .constants import NUM_ACTIONS
+from .constants import NUM_ACTIONS, TURN_LEFT
 from .generator import RulesetBank, RulesetGenerator
 from .observations import ObsLayout
 from .rulesets import level_schema, load_rulesets
@@ -105,6 +105,38 @@ class XLandEnv(WarpEnv):
         self.step_params = step_kernels.StepParams()
         self.step_params.max_steps = self.cfg.max_steps
         self.step_params.obs = obs_struct(self.cfg)
+        self._alloc_autoreset()
+
+    def _alloc_autoreset(self) -> None:
+        """Arguments of the one-launch kernels: ``draw_and_reset`` (resets) and ``step_autoreset``."""
+        n, dev, r = self.num_envs, self.device, self.launcher.rows
+        self._level_src = layout_kernels.LevelSource()
+        self._level_src.gen = self.draw.params
+        self._sync_level_source()
+        bank = getattr(self.draw, "bank", None)
+        if bank is None:  # unused placeholders of the bank's shapes
+            bank = self.level_schema.empty(1, dev)
+        self._gen_rng = torch.zeros(n, dtype=torch.int32, device=dev)  # [N] generator RNG scratch (uint32)
+        self._gen_work = torch.zeros(n, self.draw.work_cols, dtype=torch.int32, device=dev)  # [N, W] generator scratch
+        s = self._wp
+        s["level_pending"], s["level_id"] = r(self.level_pending, wp.bool), r(self.level_id)
+        draw = [s["seed"], s["counter"], s["level_pending"], s["rng"], r(self._gen_rng, wp.uint32), r(self._gen_work),
+                *[wp.from_torch(bank[k].contiguous()) for k in ("goal", "rules", "num_rules", "init_tiles")],
+                s["goal"], s["rules"], s["num_rules"], s["init_tiles"], s["rule_hidden"]]
+        state = [s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["goal_code"], s["rule_code"],
+                 s["rule_count"], s["obs"]]
+        self._reset_args = [s["rows"], *draw, *state]
+        self._autoreset_args = [
+            s["goal_code"], s["rule_code"], s["rule_count"], s["grid"], s["pos"], s["direction"], s["pocket"],
+            s["step_count"], s["reward"], s["terminated"], s["truncated"], s["fired"], s["obs"], s["seed"], s["counter"],
+            s["level_pending"], s["level_id"], s["rng"], *draw[4:]]
+
+    def _sync_level_source(self) -> None:
+        """Where reset rows get their next level: kept, the generator or the bank (``random_levels`` may change)."""
+        source = (layout_kernels.SOURCE_KEPT if not self.random_levels else
+                  layout_kernels.SOURCE_BANK if isinstance(self.draw, RulesetBank) else layout_kernels.SOURCE_GENERATOR)
+        if self._level_src.source != source:
+            self._level_src.source = source
 
     @classmethod
     def make_specs(cls, cfg: XLandConfig, num_envs: int, device: torch.device | str) -> dict[str, Composite]:
@@ -147,18 +179,11 @@ class XLandEnv(WarpEnv):
                      s["terminated"], s["truncated"], s["fired"], s["obs"]])
 
     def _launch_reset(self, mask: torch.Tensor) -> None:
-        """Draw random levels for the masked rows without an assigned one, then the reset kernel on them."""
-        if self.random_levels:
-            self._draw_levels(self.levels, mask & ~self.level_pending, self.rng_seed, self.rng_counter,
-                              views=self._level_views)
+        """One launch: a random level for the masked rows without an assigned one, then their reset."""
+        self._sync_level_source()
         self._rows.copy_(mask)
-        s = self._wp
-        self.launcher.launch(
-            layout_kernels.reset_rows, (),
-            inputs=[self.reset_params, s["rows"], s["seed"], s["counter"], s["rng"], s["goal"], s["rules"],
-                    s["num_rules"], s["init_tiles"], s["rule_hidden"]],
-            outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["goal_code"],
-                     s["rule_code"], s["rule_count"], s["obs"]])
+        self.launcher.launch(layout_kernels.draw_and_reset, (), inputs=[self.reset_params, self._level_src],
+                             outputs=self._reset_args)
 
     def _reset_rows(self, mask: torch.Tensor) -> None:
         self._launch_reset(mask)
@@ -181,14 +206,10 @@ class XLandEnv(WarpEnv):
         consulted. For benchmarks and custom loops.
         """
         self.action.copy_(action)
-        self._launch_step()
-        done = self.terminated | self.truncated
-        if self.random_levels:
-            fresh = done & ~self.level_pending
-            self.level_id.copy_(torch.where(fresh, random_level_tag(self.rng_seed, self.rng_counter), self.level_id))
-        self._launch_reset(done)
-        self.rng_counter.add_(done.int())
-        self.level_pending.logical_and_(~done)
+        self._sync_level_source()
+        self.launcher.launch(step_kernels.step_autoreset, (),
+                             inputs=[self.step_params, self.reset_params, self._level_src, self._wp["action"]],
+                             outputs=self._autoreset_args)
 
     def _observe(self, reset: bool) -> TensorDictBase:
         n = self.num_envs
@@ -200,6 +221,10 @@ class XLandEnv(WarpEnv):
                            "truncated": truncated, "done": terminated | truncated}, batch_size=(n,), device=self.device)
 
     # ------------------------------------------------------------------ helpers
+    def noop_action(self) -> torch.Tensor:
+        """``[N, 1]`` the do-nothing action (turn left: it moves nothing, fires no rule, completes no tile goal)."""
+        return torch.full((self.num_envs, 1), TURN_LEFT, dtype=torch.int64, device=self.device)
+
     def agent_xy(self) -> torch.Tensor:
         """``[N, 1, 2]`` agent cell centres (x, y) with y up, in cells (for trails in pictures)."""
         y, x = self.pos[:, 0].float(), self.pos[:, 1].float()

@@ -215,18 +215,15 @@ def put_rule(rules: wp.array3d(dtype=wp.uint8), env: int, slot: int, rule: wp.ve
         put_pair(rules, env, slot, 3, product)
 
 
-@wp.kernel
-def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
-             counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32), work: wp.array2d(dtype=wp.int32),
-             goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
-             init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8)):
-    """Write the ruleset of (seed, counter) into every row set in ``draw``.
+@wp.func
+def generate_row(p: GenParams, seed: wp.array(dtype=wp.int32), counter: wp.array(dtype=wp.int32),
+                 rng: wp.array(dtype=wp.uint32), work: wp.array2d(dtype=wp.int32), goal: wp.array2d(dtype=wp.uint8),
+                 rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+                 init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8), env: int):
+    """Write the ruleset of row ``env``'s (seed, counter) into its level record.
 
     ``work[env]`` holds the used tiles ``[0, U)``, then two chain stacks of ``C`` entries each.
     """
-    env = wp.tid()
-    if not draw[env]:
-        return
     cap_r = rules.shape[1]
     u_cap = 2 + 2 * cap_r
     c_cap = (work.shape[1] - u_cap) // 2
@@ -336,18 +333,23 @@ def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=w
 
 
 @wp.kernel
-def draw_from_bank(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
-                   counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32),
-                   # Bank in (shared by every row):
-                   bank_goal: wp.array2d(dtype=wp.uint8), bank_rules: wp.array3d(dtype=wp.uint8),
-                   bank_num: wp.array(dtype=wp.int32), bank_tiles: wp.array3d(dtype=wp.uint8),
-                   # Levels out:
-                   goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
-                   init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8)):
-    """Copy the bank entry (seed, counter) draws uniformly into every row set in ``draw`` (hidden flags drawn too)."""
+def generate(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
+             counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32), work: wp.array2d(dtype=wp.int32),
+             goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+             init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8)):
+    """Write the ruleset of (seed, counter) into every row set in ``draw``."""
     env = wp.tid()
-    if not draw[env]:
-        return
+    if draw[env]:
+        generate_row(p, seed, counter, rng, work, goal, rules, num_rules, init_tiles, rule_hidden, env)
+
+
+@wp.func
+def bank_row(p: GenParams, seed: wp.array(dtype=wp.int32), counter: wp.array(dtype=wp.int32),
+             rng: wp.array(dtype=wp.uint32), bank_goal: wp.array2d(dtype=wp.uint8), bank_rules: wp.array3d(dtype=wp.uint8),
+             bank_num: wp.array(dtype=wp.int32), bank_tiles: wp.array3d(dtype=wp.uint8), goal: wp.array2d(dtype=wp.uint8),
+             rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+             init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8), env: int):
+    """Copy the bank entry that row ``env``'s (seed, counter) draws uniformly into its level (hidden flags drawn too)."""
     rng[env] = wp.rand_init(seed[env], counter[env])
     k = rand_int(rng, env, 0, bank_goal.shape[0])
     for c in range(5):
@@ -365,6 +367,22 @@ def draw_from_bank(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(d
         for r in range(bank_num[k]):
             if rand_unit(rng, env) < p.hidden_prob:
                 rule_hidden[env, r] = wp.uint8(1)
+
+
+@wp.kernel
+def draw_from_bank(p: GenParams, draw: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
+                   counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32),
+                   # Bank in (shared by every row):
+                   bank_goal: wp.array2d(dtype=wp.uint8), bank_rules: wp.array3d(dtype=wp.uint8),
+                   bank_num: wp.array(dtype=wp.int32), bank_tiles: wp.array3d(dtype=wp.uint8),
+                   # Levels out:
+                   goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+                   init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8)):
+    """Copy the bank entry (seed, counter) draws uniformly into every row set in ``draw`` (hidden flags drawn too)."""
+    env = wp.tid()
+    if draw[env]:
+        bank_row(p, seed, counter, rng, bank_goal, bank_rules, bank_num, bank_tiles, goal, rules, num_rules, init_tiles,
+                 rule_hidden, env)
 
 
 # ---------------------------------------------------------------------- host side

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warp as wp
 
 from .constants import W_FLOOR, W_FLOOR_BLACK, W_WALL_GREY, packed, set_cell
+from .generator import GenParams, bank_row, generate_row
 from .observations import ObsLayout, write_task, write_view
 
 wp.set_module_options({"enable_backward": False})
@@ -136,21 +137,15 @@ class ResetParams:
     obs: ObsLayout
 
 
-@wp.kernel
-def reset_rows(p: ResetParams, rows: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
-               counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32),
-               # Level in:
-               goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
-               init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8),
-               # State out:
-               grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32), direction: wp.array(dtype=wp.int32),
-               pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
-               goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
-               rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float)):
-    """Lay out rooms and doors, place the level's objects and the agent, load the ruleset, observe."""
-    env = wp.tid()
-    if not rows[env]:
-        return
+@wp.func
+def reset_row(p: ResetParams, seed: wp.array(dtype=wp.int32), counter: wp.array(dtype=wp.int32),
+              rng: wp.array(dtype=wp.uint32), goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8),
+              num_rules: wp.array(dtype=wp.int32), init_tiles: wp.array3d(dtype=wp.uint8),
+              rule_hidden: wp.array2d(dtype=wp.uint8), grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32),
+              direction: wp.array(dtype=wp.int32), pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
+              goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
+              rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float), env: int):
+    """Row ``env``: lay out rooms and doors, place the level's objects and the agent, load the ruleset, observe."""
     rng[env] = wp.rand_init(seed[env] ^ PLACEMENT_SALT, counter[env])
     draw_layout(grid, env, p.layout, rng)
     for t in range(init_tiles.shape[1]):
@@ -179,3 +174,77 @@ def reset_rows(p: ResetParams, rows: wp.array(dtype=wp.bool), seed: wp.array(dty
     rule_count[env] = wp.clamp(num_rules[env], 0, rules.shape[1])
     write_view(obs, p.obs, grid, env, pos[env, 0], pos[env, 1], direction[env], 0)
     write_task(obs, p.obs, goal, rules, rule_hidden, env)
+
+
+@wp.kernel
+def reset_rows(p: ResetParams, rows: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
+               counter: wp.array(dtype=wp.int32), rng: wp.array(dtype=wp.uint32),
+               # Level in:
+               goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+               init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8),
+               # State out:
+               grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32), direction: wp.array(dtype=wp.int32),
+               pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
+               goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
+               rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float)):
+    """Reset every row set in ``rows`` (:func:`reset_row`)."""
+    env = wp.tid()
+    if rows[env]:
+        reset_row(p, seed, counter, rng, goal, rules, num_rules, init_tiles, rule_hidden, grid, pos, direction, pocket,
+                  step_count, goal_code, rule_code, rule_count, obs, env)
+
+
+SOURCE_KEPT, SOURCE_GENERATOR, SOURCE_BANK = 0, 1, 2
+
+
+@wp.struct
+class LevelSource:
+    """Where a reset row without an assigned level gets its next ruleset."""
+
+    source: int  # SOURCE_KEPT (no random levels: the row's level is kept), SOURCE_GENERATOR or SOURCE_BANK
+    gen: GenParams
+
+
+@wp.func
+def next_level(src: LevelSource, seed: wp.array(dtype=wp.int32), counter: wp.array(dtype=wp.int32),
+               level_pending: wp.array(dtype=wp.bool), gen_rng: wp.array(dtype=wp.uint32),
+               work: wp.array2d(dtype=wp.int32), bank_goal: wp.array2d(dtype=wp.uint8),
+               bank_rules: wp.array3d(dtype=wp.uint8), bank_num: wp.array(dtype=wp.int32),
+               bank_tiles: wp.array3d(dtype=wp.uint8), goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8),
+               num_rules: wp.array(dtype=wp.int32), init_tiles: wp.array3d(dtype=wp.uint8),
+               rule_hidden: wp.array2d(dtype=wp.uint8), env: int) -> bool:
+    """Draw row ``env``'s random level of (seed, counter) unless one is pending or levels are kept; True if drawn."""
+    if src.source == SOURCE_KEPT or level_pending[env]:
+        return False
+    if src.source == SOURCE_GENERATOR:
+        generate_row(src.gen, seed, counter, gen_rng, work, goal, rules, num_rules, init_tiles, rule_hidden, env)
+    else:
+        bank_row(src.gen, seed, counter, gen_rng, bank_goal, bank_rules, bank_num, bank_tiles, goal, rules, num_rules,
+                 init_tiles, rule_hidden, env)
+    return True
+
+
+@wp.kernel
+def draw_and_reset(p: ResetParams, src: LevelSource, rows: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
+                   counter: wp.array(dtype=wp.int32), level_pending: wp.array(dtype=wp.bool),
+                   rng: wp.array(dtype=wp.uint32), gen_rng: wp.array(dtype=wp.uint32), work: wp.array2d(dtype=wp.int32),
+                   # Bank (SOURCE_BANK; shared by every row):
+                   bank_goal: wp.array2d(dtype=wp.uint8), bank_rules: wp.array3d(dtype=wp.uint8),
+                   bank_num: wp.array(dtype=wp.int32), bank_tiles: wp.array3d(dtype=wp.uint8),
+                   # Level records in/out:
+                   goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
+                   init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8),
+                   # State out:
+                   grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32), direction: wp.array(dtype=wp.int32),
+                   pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
+                   goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
+                   rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float)):
+    """For every row set in ``rows``: its next level (:func:`next_level`), then :func:`reset_row` (one launch for
+    what the level draw and ``reset_rows`` do one after another)."""
+    env = wp.tid()
+    if not rows[env]:
+        return
+    next_level(src, seed, counter, level_pending, gen_rng, work, bank_goal, bank_rules, bank_num, bank_tiles, goal, rules,
+               num_rules, init_tiles, rule_hidden, env)
+    reset_row(p, seed, counter, rng, goal, rules, num_rules, init_tiles, rule_hidden, grid, pos, direction, pocket,
+              step_count, goal_code, rule_code, rule_count, obs, env)

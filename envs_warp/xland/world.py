@@ -7,8 +7,10 @@ from tensordict import TensorDict
 from ..core.world import World
 from .config import XLandConfig
 from .env import XLandEnv
+from .mutations import mutate_levels
 from .render import draw_row
 from .rulesets import level_schema, read_levels
+from .solvability import solvable
 
 
 def _random_levels(cfg: XLandConfig, n: int, seed: int, device: torch.device | str) -> TensorDict:
@@ -21,6 +23,11 @@ def _random_levels(cfg: XLandConfig, n: int, seed: int, device: torch.device | s
     counters = torch.arange(n, dtype=torch.int32, device=device)
     probe._draw_levels(levels, torch.ones(n, dtype=torch.bool, device=device), seeds, counters)
     return levels
+
+
+def _mutate(cfg: XLandConfig, levels: TensorDict, generator: torch.Generator, num_edits: int) -> TensorDict:
+    """ACCEL's edits: recolour/retile an object, add/remove a distractor object or dead-end rule."""
+    return mutate_levels(levels, cfg, generator, num_edits=num_edits)
 
 
 HELD_OUT_SEED = 0x5EED_0E7A  # a seed no env row uses by default (rows use mix_seeds of the run's seed)
@@ -51,6 +58,8 @@ WORLD = World(
     random_levels=_random_levels,
     held_out_levels=_held_out_levels,
     read_levels=read_levels,
+    solvable=solvable,
+    mutate=_mutate,
     draw_row=draw_row,
     agent_positions=lambda env: env.agent_xy(),
 )
