@@ -78,9 +78,7 @@ class PPOConfig:
     lr: float = 3e-4
     lr_schedule: str = "linear"  # "constant" | "linear" | "cosine"
     normalize_advantages: bool = True
-    # share of a rollout's env steps on which the world may report a non-finite simulator state (its
-    # nonfinite_key: that episode ends with the reason) before training stops; 0: stop on the first
-    nonfinite_world_tolerance: float = 0.0
+    nonfinite_world_tolerance: float = 0.0  # share of steps a world may end on a non-finite state; 0: stop at one
     bf16_update: bool = False  # autocast the update's forward and loss to bfloat16 on CUDA (no-op on CPU)
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import inspect
 import re
+import textwrap
 import types
 import typing
 from pathlib import Path
@@ -142,12 +143,9 @@ def _examples_block(width: int = 100) -> list[str]:
     configs = example_configs()
     if not configs:
         return []
-    pad = max(len(name) for name, _ in configs) + 2
-    lines = [f"example configs ({_display_path(CONFIG_DIR)}/):"]
-    for name, note in configs:
-        text = f"  {name:<{pad}}{note}"
-        lines.append(text if len(text) <= width else text[: width - 1] + "…")
-    return lines
+    header = f"example configs ({_display_path(CONFIG_DIR)}/; the first line of each says what it runs):"
+    names = textwrap.wrap("  ".join(name for name, _ in configs), width - 2, break_on_hyphens=False)
+    return [header, *(f"  {line}" for line in names)]
 
 
 def _display_path(path: Path) -> str:

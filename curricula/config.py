@@ -26,7 +26,7 @@ class CurriculumConfig:
     """
 
     method: str = "uniform"
-    trial_success: str = "last"
+    trial_success: str = "last"  # with trials: which trials make an episode a success: last | first | any | mean
     uniform: UniformConfig = field(default_factory=UniformConfig)
     sfl: SFLConfig = field(default_factory=SFLConfig)
     plr: PLRConfig = field(default_factory=PLRConfig)
