@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,27 @@ def test_the_goal_stays_put_and_the_start_is_replayed_across_the_trials_of_an_ep
         assert torch.equal(base.pos[new], start0[new]), "a restart re-drew the start pose"
         td = env.step_mdp(td)
     assert restarts >= 6 and not first.any()
+
+
+def test_pose_obs_appends_the_robots_normalised_position_and_heading():
+    """x / width - 0.5, y / height - 0.5, cos θ, sin θ after the other columns, every step; off: no columns."""
+    cfg = dataclasses.replace(ROOM, pose_obs=True)
+    assert cfg.obs_dim == ROOM.obs_dim + 4 and LidarNavConfig(pose_obs=True).obs_dim == LidarNavConfig().obs_dim + 4
+    env = two_goal_envs(cfg, [(3.4, 3.4)])
+    plain = two_goal_envs(ROOM, [(3.4, 3.4)])
+    td, td_plain = env.reset(), plain.reset()
+    turn_and_go = torch.full((1, 1), 10, dtype=torch.int64)  # (v 1 m/s, w 0.5 rad/s)
+    for _ in range(3):
+        obs = td["agents", "observation"][0, 0]  # [B + 3 + 4]
+        x, y = env.pos[0, 0].tolist()
+        theta = env.theta[0, 0].item()
+        width, height = cfg.map_width * cfg.cell_size, cfg.map_height * cfg.cell_size  # [m]
+        expected = torch.tensor([x / width - 0.5, y / height - 0.5, math.cos(theta), math.sin(theta)])
+        assert torch.allclose(obs[-4:], expected, atol=1e-5)
+        assert torch.equal(obs[:-4], td_plain["agents", "observation"][0, 0]), "the other columns are unchanged"
+        td = env.step_mdp(env.step(td.set(("agents", "action"), turn_and_go)))
+        td_plain = plain.step_mdp(plain.step(td_plain.set(("agents", "action"), turn_and_go)))
+    assert x != START[0] and theta != START[2], "the robot moved and turned"
 
 
 def test_turn_to_goal_refuses_a_hidden_goal_config():
