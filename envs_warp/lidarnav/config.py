@@ -137,7 +137,8 @@ class LidarNavConfig:
         Discrete actions, 16 exact lidar beams, coarse steps (``dt`` 0.5 s: a half turn takes ~13 steps,
         crossing the room ~8) and 20 steps per trial, too few to sweep the room, so a trial after the goal
         was found pays for remembering it; goal circle 0.6 m; reward 4 for reaching the goal, -1 for
-        hitting a wall (which ends the trial), -0.01 per step; no progress or near-wall terms.
+        hitting a wall (which ends the trial), -0.01 per step; no progress or near-wall terms. The adaptation
+        experiment adds ``pose_obs=True`` (the robot's own pose, so a found goal can be remembered as coordinates).
         """
         room = dict(hidden_goal=True, map_width=6, map_height=6, fill=0.0, action_type="discrete",
                     lidar_num_beams=16, lidar_max_range=6.0, lidar_quantise=False, dt=0.5, max_steps=20,
