@@ -3,8 +3,9 @@ kept across them, an agent's score on held-out tasks rises with the trial index;
 as well as a GRU at late trials; a memory-less policy cannot improve.
 
 Transformer-XL, GRU and MLP policies train with the same config, budget and seed on lidarnav with the goal
-hidden (``LidarNavConfig.hidden_goal_room()``, K ~ U[1, 6] trials per episode), then play 13-trial episodes on
-held-out levels (a seeded random set no training row drew) with ``ada.trial_eval``.
+hidden (``LidarNavConfig.hidden_goal_room(pose_obs=True)``: the robot senses its own pose, not the goal; K ~ U[1, 6]
+trials per episode; no trial-index input), then play 13-trial episodes on held-out levels (a seeded random set no
+training row drew) with ``ada.trial_eval``.
 
     python experiments/adaptation.py --scale cpu                 # the CPU table in experiments/README.md
     python experiments/adaptation.py --scale gpu --seeds 0 1 2   # the full version (see experiments/README.md)

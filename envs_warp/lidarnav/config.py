@@ -13,6 +13,11 @@ Hidden goal (``hidden_goal=True``): the observation drops the goal distance and 
 so neither the observation nor the reward says where the goal is until the robot reaches it (``goal_rew``).
 The goal is part of the level, so it stays put across the trials of an episode: a trial restart
 (``WarpEnv.restart``) replays the level, start pose and goal both.
+
+Own pose (``pose_obs=True``): four columns after lambda, the robot's position in the map and its heading,
+``x / (map_width · cell_size) - 0.5``, ``y / (map_height · cell_size) - 0.5``, ``cos θ``, ``sin θ`` (the
+position unnormalised, in metres, when ``normalise_obs`` is off). With the goal hidden this makes
+remembering the goal remembering coordinates: where the robot was when the goal reward came.
 """
 from __future__ import annotations
 
@@ -75,6 +80,7 @@ class LidarNavConfig:
     max_goal_dist: float | None = None  # [m]; None: height - 1 - rad
     solvable_only: bool = False  # JaxNav does not check paths; curricula may ask for it
     hidden_goal: bool = False  # no goal distance/bearing in the observation, no progress reward (see the module doc)
+    pose_obs: bool = False  # append the robot's own pose (x, y, cos θ, sin θ) to the observation (see the module doc)
 
     def __post_init__(self) -> None:
         problems = []
@@ -131,7 +137,8 @@ class LidarNavConfig:
         Discrete actions, 16 exact lidar beams, coarse steps (``dt`` 0.5 s: a half turn takes ~13 steps,
         crossing the room ~8) and 20 steps per trial, too few to sweep the room, so a trial after the goal
         was found pays for remembering it; goal circle 0.6 m; reward 4 for reaching the goal, -1 for
-        hitting a wall (which ends the trial), -0.01 per step; no progress or near-wall terms.
+        hitting a wall (which ends the trial), -0.01 per step; no progress or near-wall terms. The adaptation
+        experiment adds ``pose_obs=True`` (the robot's own pose, so a found goal can be remembered as coordinates).
         """
         room = dict(hidden_goal=True, map_width=6, map_height=6, fill=0.0, action_type="discrete",
                     lidar_num_beams=16, lidar_max_range=6.0, lidar_quantise=False, dt=0.5, max_steps=20,
@@ -163,8 +170,8 @@ class LidarNavConfig:
     @property
     def obs_dim(self) -> int:
         """Length of one robot's observation: beams, (v, w), goal distance, goal bearing, lambda (no goal columns
-        when ``hidden_goal``)."""
-        return self.lidar_num_beams + (3 if self.hidden_goal else 5)
+        when ``hidden_goal``), then x, y, cos θ, sin θ when ``pose_obs``."""
+        return self.lidar_num_beams + (3 if self.hidden_goal else 5) + (4 if self.pose_obs else 0)
 
     def kernel_params(self) -> "wp.codegen.StructInstance":
         """The ``NavParams`` struct the kernels read."""
@@ -193,4 +200,5 @@ class LidarNavConfig:
         p.min_goal_dist, p.max_goal_dist = self.goal_dist_range
         p.solvable_only = int(self.solvable_only)
         p.hidden_goal = int(self.hidden_goal)
+        p.pose_obs = int(self.pose_obs)
         return p

@@ -57,3 +57,4 @@ class NavParams:
     grid_sample: int  # 1: starts and goals on free cell centres (JaxNav's "grid" sampler)
     solvable_only: int  # 1: regenerate maps until every robot has a grid path to its goal
     hidden_goal: int  # 1: no goal columns in the observation, no progress reward
+    pose_obs: int  # 1: the robot's pose (x, y, cos θ, sin θ) after the other columns

@@ -42,7 +42,7 @@ def agent_outputs(
     crashed: wp.array2d(dtype=wp.int32),  # [N, A] in/out
     outcome: wp.array2d(dtype=wp.int32),  # [N, A] in/out, OUTCOME_* codes
     reward_out: wp.array2d(dtype=float),  # [N, A] individual reward
-    obs_out: wp.array3d(dtype=float),  # [N, A, B + 5], or [N, A, B + 3] with hidden_goal
+    obs_out: wp.array3d(dtype=float),  # [N, A, B + 5], or [N, A, B + 3] with hidden_goal; + 4 with pose_obs
 ):
     """Per-robot outcome flags, JaxNav's individual reward terms and the observation vector."""
     env, i = wp.tid()
@@ -76,12 +76,25 @@ def agent_outputs(
         lam = lam - 0.5
     obs_out[env, i, p.num_beams + 0] = v_obs
     obs_out[env, i, p.num_beams + 1] = w_obs
+    last = p.num_beams + 2  # the next free column
     if p.hidden_goal == 1:  # the robot cannot sense its goal: lidar, (v, w), lambda
-        obs_out[env, i, p.num_beams + 2] = lam
+        obs_out[env, i, last] = lam
+        last = last + 1
     else:
-        obs_out[env, i, p.num_beams + 2] = d_obs
-        obs_out[env, i, p.num_beams + 3] = b_obs
-        obs_out[env, i, p.num_beams + 4] = lam
+        obs_out[env, i, last] = d_obs
+        obs_out[env, i, last + 1] = b_obs
+        obs_out[env, i, last + 2] = lam
+        last = last + 3
+    if p.pose_obs == 1:  # own pose: position in the map, heading as (cos, sin)
+        px = c[0]
+        py = c[1]
+        if p.normalise == 1:
+            px = c[0] / (float(p.width) * p.cell) - 0.5
+            py = c[1] / (float(p.height) * p.cell) - 0.5
+        obs_out[env, i, last] = px
+        obs_out[env, i, last + 1] = py
+        obs_out[env, i, last + 2] = wp.cos(theta[env, i])
+        obs_out[env, i, last + 3] = wp.sin(theta[env, i])
     if with_reward == 0:
         reward_out[env, i] = 0.0
         return

