@@ -29,6 +29,7 @@ from envs_warp.core.levels import LevelFileError
 from envs_warp.core.world import WorldError
 
 from .checkpoint import CheckpointError, convert_checkpoint, export_agent, load_module
+from .config import EnvConfig
 from .module import CheckpointMismatchError, NonFiniteError, PPOModule
 from .train_args import RUN_OPTIONS, ConfigError, UsageError, check_train_args, train_help
 from .trainer import fit_run, quiet_lightning

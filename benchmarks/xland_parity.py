@@ -17,7 +17,6 @@ our on-device generator. Prints a table and writes JSON rows (one per configurat
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys

@@ -1,25 +1,16 @@
 """The adaptation experiment end to end at smoke scale: every core trains, plays 13 trials on held-out levels."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("adaptation", ROOT / "experiments" / "adaptation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.experiments import load_script
 
 
 @pytest.mark.xdist_group("training")
 def test_smoke_adaptation_trains_every_core_and_writes_the_per_trial_table_and_plot(tmp_path):
-    script = load_script()
+    script = load_script("adaptation")
     results = script.main(["--scale", "smoke", "--out", str(tmp_path)])
     assert list(results["cores"]) == ["trxl", "gru", "mlp"]
     for core, entry in results["cores"].items():

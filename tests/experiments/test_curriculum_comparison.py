@@ -1,25 +1,16 @@
 """The curriculum comparison experiment end to end at smoke scale: every method trains, resumes, is compared."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("curriculum_comparison", ROOT / "experiments" / "curriculum_comparison.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.experiments import load_script
 
 
 @pytest.mark.xdist_group("training")
 def test_smoke_comparison_trains_every_method_on_both_settings_and_writes_tables(tmp_path):
-    script = load_script()
+    script = load_script("curriculum_comparison")
     results = script.main(["--scale", "smoke", "--out", str(tmp_path)])
     for setting in ("lidarnav_1robot", "lidarnav_4robot"):
         methods = results[setting]["methods"]

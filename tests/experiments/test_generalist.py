@@ -1,29 +1,19 @@
 """The generalist experiment end to end at smoke scale: SFL and uniform train with zero-shot curves; fine-tuning runs."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from envs_warp.physics2d.kinetix_format import kinetix_levels_dir
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("generalist", ROOT / "experiments" / "generalist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.experiments import load_script
 
 
 @pytest.mark.xdist_group("training")
 @pytest.mark.skipif(kinetix_levels_dir() is None, reason="Kinetix level files absent: `pip install --no-deps "
                     "kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
 def test_smoke_generalist_trains_both_methods_evaluates_zero_shot_and_finetunes(tmp_path):
-    script = load_script()
+    script = load_script("generalist")
     results = script.main(["--scale", "smoke", "--out", str(tmp_path)])
     per_segment = 8 * 8
     for method in ("sfl", "uniform"):

@@ -1,22 +1,12 @@
 """The kickstarting and scaling experiments end to end at smoke scale: every run trains, is evaluated, is tabled."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from ada.artifacts import read_metrics
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.experiments import load_script
 
 
 @pytest.mark.xdist_group("training")

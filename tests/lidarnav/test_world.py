@@ -10,7 +10,7 @@ import torch
 from envs_warp.lidarnav.config import LidarNavConfig
 from envs_warp.lidarnav.env import LidarNavEnv
 from envs_warp.lidarnav.levels import LevelGenerator
-from tests.lidarnav.helpers import bordered_walls, make_level
+from tests.lidarnav.helpers import make_level
 
 
 def env_with(cfg: LidarNavConfig, starts, goals, walls=None) -> LidarNavEnv:

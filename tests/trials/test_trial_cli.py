@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from ada.checkpoint import load_module
-from ada.cli import main
 from ada.report import report
 from ada.trial_eval import COLUMNS, outcomes_by_trial, summarise_by_trial
 from ada.worlds import held_out_levels
