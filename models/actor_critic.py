@@ -42,7 +42,7 @@ class PolicyConfig:
     ff_mult: int = 4
     cache_dtype: str = "float32"  # rollout cache storage: "float32" | "bfloat16"
     # entity encoder only (encoder="entity"; encoder_layers sets its attention blocks)
-    entity_heads: int = 4  # >= 3: head h sees relation h % 3 (all, jointed, structure)
+    entity_heads: int = 4  # >= 4: head h sees relation h % 4 (all, structure, jointed, contact)
 
 
 # Transformer-XL sizes for scaling runs (gated, ff_mult 4; about 25·hidden²·layers core parameters).

@@ -8,9 +8,11 @@ invariant transformer (Matthews et al. 2025), written here from the paper's desc
 - every shape row is embedded; a learned summary token (plus an embedding of the global inputs:
   gravity, trial inputs) joins them;
 - each block is pre-LayerNorm multi-head self-attention whose heads are split among relations,
-  head ``h`` seeing the mask of relation ``h % 3``: ``all`` (every valid shape), ``jointed`` (shapes one joint apart),
-  ``structure`` (shapes linked through any chain of joints: one rigid-or-motorised assembly); every
-  token also sees itself and the summary, and the summary sees every valid shape;
+  head ``h`` seeing the mask of relation ``h % 4``: ``all`` (every valid shape), ``structure`` (shapes
+  linked through any chain of joints: one rigid-or-motorised assembly), ``jointed`` (shapes one joint
+  apart), ``contact`` (shape pairs the simulator holds an active contact manifold for after the step,
+  as the world reports them); every token also sees itself and the summary, and the summary sees
+  every valid shape;
 - then joints and thrusters send messages: an MLP of (from-shape, to-shape, joint row) is added to the
   from-shape (each joint comes in both directions), an MLP of (body, thruster row) to the thruster's body;
 - the output is the summary token after a final LayerNorm.
@@ -27,7 +29,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-RELATIONS = ("all", "jointed", "structure")  # head groups, in order
+RELATIONS = ("all", "structure", "jointed", "contact")  # head groups, in order (Kinetix's order)
+
+
+def contact_pairs(shapes: int) -> int:
+    """Number of unordered shape pairs ``S (S - 1) / 2``: the length of the packed contact flags."""
+    return shapes * (shapes - 1) // 2
 
 
 @dataclass(frozen=True)
@@ -36,8 +43,9 @@ class EntityLayout:
 
     Order: shapes ``[S, Fs]``, shape mask ``[S]``, joints ``[J, Fj]``, joint index ``[J, 2]`` (from, to
     shape), joint mask ``[J]``, thrusters ``[T, Ft]``, thruster index ``[T]`` (body), thruster mask
-    ``[T]``, then ``globals`` values (e.g. gravity, then any trial inputs appended to the observation).
-    Masks and indices are stored as floats (exact small integers).
+    ``[T]``, contact flags ``[S (S - 1) / 2]`` (one per shape pair ``a < b`` in ``torch.triu_indices(S, S, 1)``
+    order: 1 where the pair is in contact), then ``globals`` values (e.g. gravity, then any trial inputs
+    appended to the observation). Masks, flags and indices are stored as floats (exact small integers).
     """
 
     shapes: int
@@ -52,7 +60,7 @@ class EntityLayout:
     def size(self) -> int:
         """Length of the packed vector."""
         return (self.shapes * (self.shape_features + 1) + self.joints * (self.joint_features + 3)
-                + self.thrusters * (self.thruster_features + 2) + self.globals)
+                + self.thrusters * (self.thruster_features + 2) + contact_pairs(self.shapes) + self.globals)
 
     def with_globals(self, globals_: int) -> "EntityLayout":
         """The same layout with ``globals_`` global values at the end."""
@@ -65,7 +73,8 @@ class EntityLayout:
             raise ValueError(f"entity observation has {obs.shape[-1]} values, the layout {self} packs {self.size}")
         b = obs.shape[0]
         sizes = [self.shapes * self.shape_features, self.shapes, self.joints * self.joint_features, self.joints * 2,
-                 self.joints, self.thrusters * self.thruster_features, self.thrusters, self.thrusters, self.globals]
+                 self.joints, self.thrusters * self.thruster_features, self.thrusters, self.thrusters,
+                 contact_pairs(self.shapes), self.globals]
         parts = torch.split(obs, sizes, dim=-1)
         return {
             "shapes": parts[0].reshape(b, self.shapes, self.shape_features),
@@ -76,14 +85,17 @@ class EntityLayout:
             "thrusters": parts[5].reshape(b, self.thrusters, self.thruster_features),
             "thruster_index": parts[6].round().long(),
             "thruster_mask": parts[7] > 0.5,
-            "globals": parts[8],
+            "contact": parts[8] > 0.5,  # [B, S (S - 1) / 2]
+            "globals": parts[9],
         }
 
 
-def relation_masks(shape_mask: torch.Tensor, joint_index: torch.Tensor, joint_mask: torch.Tensor) -> torch.Tensor:
-    """``[B, 3, S, S]`` bool (``RELATIONS``: all, jointed, structure) between valid shapes; diagonal always set.
+def relation_masks(shape_mask: torch.Tensor, joint_index: torch.Tensor, joint_mask: torch.Tensor,
+                   contact: torch.Tensor) -> torch.Tensor:
+    """``[B, 4, S, S]`` bool (``RELATIONS``: all, structure, jointed, contact) between valid shapes; diagonal set.
 
-    ``shape_mask [B, S]`` bool, ``joint_index [B, J, 2]`` long, ``joint_mask [B, J]`` bool.
+    ``shape_mask [B, S]`` bool, ``joint_index [B, J, 2]`` long, ``joint_mask [B, J]`` bool, ``contact
+    [B, S (S - 1) / 2]`` bool (per shape pair ``a < b`` in ``torch.triu_indices(S, S, 1)`` order).
     """
     b, s = shape_mask.shape
     eye = torch.eye(s, dtype=torch.bool, device=shape_mask.device).expand(b, s, s)
@@ -98,7 +110,13 @@ def relation_masks(shape_mask: torch.Tensor, joint_index: torch.Tensor, joint_ma
     for _ in range(max(1, (s - 1).bit_length())):
         reach = (reach @ reach).clamp(max=1.0)
     structure = (reach > 0) & valid
-    return torch.stack([valid | eye, jointed | eye, structure | eye], dim=1)
+    if contact.shape[-1] != contact_pairs(s):
+        raise ValueError(f"contact flags have {contact.shape[-1]} entries, {s} shapes have {contact_pairs(s)} pairs")
+    touching = torch.zeros(b, s, s, dtype=torch.bool, device=shape_mask.device)
+    pa, pb = torch.triu_indices(s, s, 1, device=shape_mask.device)  # [K], [K]
+    touching[:, pa, pb] = contact
+    touching = (touching | touching.transpose(1, 2)) & valid
+    return torch.stack([valid | eye, structure | eye, jointed | eye, touching | eye], dim=1)
 
 
 class _Block(nn.Module):
@@ -155,15 +173,15 @@ class EntityEncoder(nn.Module):
         self.norm = nn.LayerNorm(hidden)
         self.out_dim = hidden
 
-    def attention_block(self, shape_mask: torch.Tensor, joint_index: torch.Tensor,
-                        joint_mask: torch.Tensor) -> torch.Tensor:
+    def attention_block(self, shape_mask: torch.Tensor, joint_index: torch.Tensor, joint_mask: torch.Tensor,
+                        contact: torch.Tensor) -> torch.Tensor:
         """``[B·heads, 1 + S, 1 + S]`` bool, True where a head may not attend (its relation group's mask)."""
-        rel = relation_masks(shape_mask, joint_index, joint_mask)  # [B, 3, S, S]
+        rel = relation_masks(shape_mask, joint_index, joint_mask, contact)  # [B, 4, S, S]
         b, g, s, _ = rel.shape
         allowed = torch.ones(b, g, s + 1, s + 1, dtype=torch.bool, device=rel.device)
         allowed[:, :, 1:, 1:] = rel
         allowed[:, :, 0, 1:] = shape_mask.unsqueeze(1)  # the summary reads every valid shape
-        group = torch.arange(self.heads, device=rel.device) % g  # head h sees relation h % 3
+        group = torch.arange(self.heads, device=rel.device) % g  # head h sees relation h % 4
         per_head = allowed[:, group]  # [B, heads, 1 + S, 1 + S]
         return ~per_head.reshape(b * self.heads, s + 1, s + 1)
 
@@ -177,7 +195,7 @@ class EntityEncoder(nn.Module):
         if self.globals_embed is not None:
             summary = summary + self.globals_embed(p["globals"]).unsqueeze(1)
         x = torch.cat([summary, shapes], dim=1)  # [B, 1 + S, H]
-        blocked = self.attention_block(p["shape_mask"], p["joint_index"], p["joint_mask"])
+        blocked = self.attention_block(p["shape_mask"], p["joint_index"], p["joint_mask"], p["contact"])
         joints, thrusters = self.joint_embed(p["joints"]), self.thruster_embed(p["thrusters"])
         for block in self.blocks:
             x = block(x, blocked, joints, p["joint_index"], p["joint_mask"], thrusters, p["thruster_index"],

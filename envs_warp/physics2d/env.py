@@ -8,8 +8,10 @@ per agent ``[N, 1]`` under ``"agents"``):
   for an entity encoder, packed in the order of ``models.entity_encoder.EntityLayout``
   (``cfg.entity_sizes``): ``shapes`` ``[P + C, 27]`` + ``shape_mask``; ``joints`` ``[2J, 22]`` (each
   joint in both directions) + ``joint_index`` ``[2J, 2]`` (from, to body) + ``joint_mask``;
-  ``thrusters`` ``[T, 8]`` + ``thruster_index`` ``[T]`` + ``thruster_mask``; gravity / 10. Only the
-  view the policy reads is computed and stored.
+  ``thrusters`` ``[T, 8]`` + ``thruster_index`` ``[T]`` + ``thruster_mask``; ``contact``
+  ``[NB (NB - 1) / 2]`` (1 where the simulator holds an active contact point for body pair ``k``
+  after the step, pairs in the simulator's ``pair_a``/``pair_b`` order, ``torch.triu_indices``);
+  gravity / 10. Only the view the policy reads is computed and stored.
 - ``("agents", "action")``: ``multi_discrete`` ``[N, 1, 6]`` in {0,1,2}^4 x {0,1}^2, ``discrete``
   ``[N, 1]`` in ``[0, 11)``, ``continuous`` ``[N, 1, 6]`` (motors [-1, 1], thrusters [0, 1]).
 - ``("agents", "reward")`` ``[N, 1, 1]``; ``("agents", "reached_goal")`` (green touched blue) and
@@ -123,7 +125,7 @@ class Physics2DEnvConfig:
             return self.flat_obs_dim
         e = self.entity_sizes
         return (e["shapes"] * (e["shape_features"] + 1) + e["joints"] * (e["joint_features"] + 3)
-                + e["thrusters"] * (e["thruster_features"] + 2) + e["globals"])
+                + e["thrusters"] * (e["thruster_features"] + 2) + e["shapes"] * (e["shapes"] - 1) // 2 + e["globals"])
 
 
 class Physics2DEnv(WarpEnv):
@@ -360,7 +362,9 @@ class Physics2DEnv(WarpEnv):
         if entity:  # packed in EntityLayout order: [N, D_e], a new tensor
             obs = torch.cat([o["shapes"].flatten(1), o["shape_mask"].float(), o["joints"].flatten(1),
                              o["joint_index"].flatten(1).float(), o["joint_mask"].float(), o["thrusters"].flatten(1),
-                             o["thruster_index"].float(), o["thruster_mask"].float(), self._gravity_column], dim=1)
+                             o["thruster_index"].float(), o["thruster_mask"].float(),
+                             self.sim.contact_active.any(-1).float(),  # [N, K] body pairs touching after the step
+                             self._gravity_column], dim=1)
         else:
             obs = o["observation"].clone()  # [N, D]
         agents = {
