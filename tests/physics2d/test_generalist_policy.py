@@ -12,8 +12,9 @@ from ada.module import PPOModule
 from ada.policy_inputs import entity_layout, observation_config
 from envs_warp.core.world import WorldError
 from envs_warp.physics2d.env import Physics2DEnv, Physics2DEnvConfig
+from envs_warp.physics2d.levels import ROLE_GREEN, LevelBuilder
 from models.actor_critic import PolicyConfig
-from models.entity_encoder import EntityEncoder
+from models.entity_encoder import EntityEncoder, relation_masks
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "experiments" / "configs" / "generalist" / "entity_tiny.yaml")
@@ -60,6 +61,27 @@ def test_entity_and_flat_views_hold_the_same_rows():
         assert torch.equal(block[:, 22:22 + nb].argmax(1)[mask], parts["joint_index"][:, j, 0][mask])
     assert torch.equal(parts["shape_mask"], envs[1].sim.body_active.bool())
     assert float(parts["globals"][0, 0]) == pytest.approx(float(flat[0, -1])) == pytest.approx(-0.981)
+
+
+def test_contact_flags_mark_exactly_the_shape_pairs_that_touch():
+    b = LevelBuilder("m")
+    low = b.box(0.4, 0.4, (1.0, 0.2))  # resting on the floor (body 0)
+    top = b.box(0.4, 0.4, (1.0, 0.6))  # stacked on it
+    ball = b.circle(0.2, (4.0, 0.2), role=ROLE_GREEN)  # on the floor, far from both boxes
+    env = Physics2DEnv(Physics2DEnvConfig(size="m", observation="entity", bank_size=32), num_envs=1,
+                       random_levels=False)
+    env.set_levels(b.build())
+    td = env.reset()
+    layout = entity_layout(EnvConfig(world="physics2d", overrides={"size": "m", "observation": "entity"}))
+    assert not layout.split(td["agents", "observation"][:, 0])["contact"].any()  # a reset clears the manifolds
+    for _ in range(5):
+        td = env.step(td.update(env.full_action_spec.zero()))["next"]
+    p = layout.split(td["agents", "observation"][:, 0])
+    touching = relation_masks(p["shape_mask"], p["joint_index"], p["joint_mask"], p["contact"])[0, 3]  # [S, S]
+    touching = touching & ~torch.eye(touching.shape[0], dtype=torch.bool)
+    pairs = {(int(i), int(j)) for i, j in touching.nonzero() if i < j}
+    assert pairs == {(0, low), (low, top), (0, ball)}  # not (top, floor), not the ball with either box
+    assert torch.equal(p["contact"][0], env.sim.contact_active[0].any(-1))
 
 
 def test_entity_policy_trains_and_a_resumed_run_matches_the_uninterrupted_one(tmp_path):
