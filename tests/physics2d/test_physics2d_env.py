@@ -1,7 +1,6 @@
 """Physics2DEnv: TorchRL specs, masked resets, determinism, rewards, actions, observations, level loading."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from torchrl.envs.utils import check_env_specs
 
 from envs_warp.physics2d.env import Physics2DEnv, Physics2DEnvConfig
 from envs_warp.physics2d.generator import filtered_levels, generate_levels, noop_solved
+from envs_warp.physics2d.kinetix_format import kinetix_levels_dir
 from envs_warp.physics2d.levels import ROLE_BLUE, ROLE_GREEN, ROLE_RED, LevelBuilder
 
 
@@ -258,10 +258,10 @@ def test_filtered_bank_holds_no_level_the_noop_policy_solves():
     assert noop_solved(generate_levels("s", 48, seed=5), "s", steps=64).any()  # unfiltered levels have some
 
 
-KINETIX_DIR = os.environ.get("KINETIX_LEVELS_DIR")
+KINETIX_DIR = kinetix_levels_dir()  # make venv installs them; else $KINETIX_LEVELS_DIR
 
 
-@pytest.mark.skipif(not KINETIX_DIR, reason="set KINETIX_LEVELS_DIR to Kinetix's bundled levels folder")
+@pytest.mark.skipif(not KINETIX_DIR, reason="Kinetix level files absent: `pip install --no-deps kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
 def test_kinetix_levels_load_via_set_levels_and_run():
     from envs_warp.physics2d.kinetix_format import load_kinetix_levels
 
@@ -282,7 +282,7 @@ def test_kinetix_levels_load_via_set_levels_and_run():
     assert torch.isfinite(td["agents", "observation"]).all()
 
 
-@pytest.mark.skipif(not KINETIX_DIR, reason="set KINETIX_LEVELS_DIR to Kinetix's bundled levels folder")
+@pytest.mark.skipif(not KINETIX_DIR, reason="Kinetix level files absent: `pip install --no-deps kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
 def test_kinetix_eval_levels_are_the_74_bundled_levels_in_l():
     from envs_warp.physics2d.kinetix_format import kinetix_eval_levels
 
