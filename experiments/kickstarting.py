@@ -23,6 +23,7 @@ from ada.artifacts import read_metrics
 from ada.checkpoint import load_module
 from ada.cli import train
 from ada.evaluate import run_attempts
+from ada.protocol import save_figure
 from ada.worlds import random_levels
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "kickstart" / "lidarnav_rooms.yaml"
@@ -123,8 +124,7 @@ def plot(results: dict[int, dict], path: Path) -> Path:
     ax.set_xlabel("env steps")
     ax.set_ylabel("training success (mean over seeds)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 

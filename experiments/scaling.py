@@ -23,6 +23,7 @@ from pathlib import Path
 from ada.checkpoint import load_module
 from ada.cli import train
 from ada.evaluate import run_attempts
+from ada.protocol import save_figure
 from ada.worlds import random_levels
 from models.actor_critic import MODEL_SIZES
 
@@ -116,8 +117,7 @@ def plot(points: list[tuple[float, float, float]], xlabel: str, path: Path) -> P
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("held-out success (mean ± std over seeds)")
-    fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 

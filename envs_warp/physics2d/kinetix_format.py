@@ -42,6 +42,10 @@ from .levels import CAPACITIES, MAX_VERTICES, Physics2DCapacity, capacity, empty
 KINETIX_BASE_FRICTION = 0.4  # Jax2D default, used when the file's env_params lack base_friction
 
 
+MISSING_LEVELS = ("Kinetix levels not found: run `pip install --no-deps kinetix-env==3.0.2` (make venv does; only "
+                  "its level files are used) or set KINETIX_LEVELS_DIR to its levels folder")
+
+
 def kinetix_levels_dir() -> Path | None:
     """Directory of Kinetix's bundled levels: ``$KINETIX_LEVELS_DIR`` or an installed ``kinetix`` package."""
     env = os.environ.get("KINETIX_LEVELS_DIR")
@@ -311,8 +315,7 @@ def kinetix_eval_levels(
     cap = capacity(size)
     root = Path(folder) if folder is not None else kinetix_levels_dir()
     if root is None or not root.is_dir():
-        raise LevelFileError("Kinetix levels not found: run `pip install --no-deps kinetix-env==3.0.2` (make venv "
-                             "does; only its level files are used) or set KINETIX_LEVELS_DIR to its levels folder")
+        raise LevelFileError(MISSING_LEVELS)
     paths = [p for name in CAPACITIES if CAPACITIES[name].fits_in(cap) for p in sorted((root / name).glob("*.json"))]
     if not paths:
         raise LevelFileError(f"{root}: no Kinetix levels of a size that fits '{cap.name}'")

@@ -7,6 +7,7 @@ scripted policy of the World protocol never sees (it acts on the TensorDict afte
 """
 from __future__ import annotations
 
+import abc
 import math
 from typing import Callable
 
@@ -31,7 +32,7 @@ def bandit_module(n_arms: int, pulls: int, num_envs: int, total_env_steps: int, 
     return PPOModule(env=env, ppo=ppo, policy=PolicyConfig(core=core, hidden=hidden), seed=seed)
 
 
-class CountingBandit:
+class CountingBandit(abc.ABC):
     """Per-row pull counts and payouts of the running episode ``[R, n_arms]``; subclasses choose the arm."""
 
     def __init__(self, rows: int, n_arms: int) -> None:
@@ -52,9 +53,9 @@ class CountingBandit:
         self.pulls += last
         self.wins += last * reward[:, None]
 
+    @abc.abstractmethod
     def choose(self) -> torch.Tensor:
         """The arm ``[R]`` to pull next."""
-        raise NotImplementedError
 
 
 class ThompsonSampling(CountingBandit):

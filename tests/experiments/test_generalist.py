@@ -5,13 +5,12 @@ import json
 
 import pytest
 
-from envs_warp.physics2d.kinetix_format import kinetix_levels_dir
+from tests.kinetix_levels import needs_kinetix_levels
 from tests.experiments import load_script
 
 
 @pytest.mark.xdist_group("training")
-@pytest.mark.skipif(kinetix_levels_dir() is None, reason="Kinetix level files absent: `pip install --no-deps "
-                    "kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
+@needs_kinetix_levels
 def test_smoke_generalist_trains_both_methods_evaluates_zero_shot_and_finetunes(tmp_path):
     script = load_script("generalist")
     results = script.main(["--scale", "smoke", "--out", str(tmp_path)])

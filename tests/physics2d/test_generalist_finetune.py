@@ -12,7 +12,7 @@ from ada.checkpoint import load_module
 from ada.cli import main, train
 from ada.finetune import FinetuneConfig, run_finetune
 from envs_warp.physics2d.generator import generate_levels
-from envs_warp.physics2d.kinetix_format import kinetix_levels_dir
+from tests.kinetix_levels import needs_kinetix_levels
 from envs_warp.physics2d.levels import level_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,8 +66,7 @@ def test_finetune_starts_from_the_checkpoint_and_changes_only_levels_and_budget(
     assert json.loads((out / "finetune.json").read_text())["levels"] == ["a", "b", "c"]
 
 
-@pytest.mark.skipif(kinetix_levels_dir() is None, reason="Kinetix level files absent: `pip install --no-deps "
-                    "kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
+@needs_kinetix_levels
 def test_ada_eval_reports_per_level_rates_on_the_held_out_levels(checkpoint, tmp_path, capsys):
     main(["eval", "--ckpt", str(checkpoint), "--attempts", "1", "--gifs", "0", "--out", str(tmp_path / "eval")])
     rows = json.loads((tmp_path / "eval" / "results.json").read_text())
@@ -76,11 +75,7 @@ def test_ada_eval_reports_per_level_rates_on_the_held_out_levels(checkpoint, tmp
     assert all(0.0 <= r["success_rate"] <= 1.0 for r in rows)
 
 
-NEED_LEVELS = pytest.mark.skipif(kinetix_levels_dir() is None, reason="Kinetix level files absent: `pip install "
-                                 "--no-deps kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
-
-
-@NEED_LEVELS
+@needs_kinetix_levels
 def test_zero_shot_runs_every_held_out_level_at_its_own_size(checkpoint, tmp_path):
     from ada.zero_shot import evaluate_zero_shot
 
@@ -92,7 +87,7 @@ def test_zero_shot_runs_every_held_out_level_at_its_own_size(checkpoint, tmp_pat
     assert "| L | 40 |" in (tmp_path / "zero_shot.md").read_text()
 
 
-@NEED_LEVELS
+@needs_kinetix_levels
 def test_ada_finetune_on_a_named_held_out_level_and_a_clear_error_for_an_unknown_one(checkpoint, tmp_path, capsys):
     out = tmp_path / "cli"
     main(["finetune", "--ckpt", str(checkpoint), "--levels", "held_out:m/arm_hard", "--env-steps", "256",

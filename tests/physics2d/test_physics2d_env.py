@@ -12,6 +12,7 @@ from torchrl.envs.utils import check_env_specs
 from envs_warp.physics2d.env import Physics2DEnv, Physics2DEnvConfig
 from envs_warp.physics2d.generator import filtered_levels, generate_levels, noop_solved
 from envs_warp.physics2d.kinetix_format import kinetix_levels_dir
+from tests.kinetix_levels import needs_kinetix_levels
 from envs_warp.physics2d.levels import ROLE_BLUE, ROLE_GREEN, ROLE_RED, LevelBuilder
 
 
@@ -261,7 +262,7 @@ def test_filtered_bank_holds_no_level_the_noop_policy_solves():
 KINETIX_DIR = kinetix_levels_dir()  # make venv installs them; else $KINETIX_LEVELS_DIR
 
 
-@pytest.mark.skipif(not KINETIX_DIR, reason="Kinetix level files absent: `pip install --no-deps kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
+@needs_kinetix_levels
 def test_kinetix_levels_load_via_set_levels_and_run():
     from envs_warp.physics2d.kinetix_format import load_kinetix_levels
 
@@ -282,7 +283,7 @@ def test_kinetix_levels_load_via_set_levels_and_run():
     assert torch.isfinite(td["agents", "observation"]).all()
 
 
-@pytest.mark.skipif(not KINETIX_DIR, reason="Kinetix level files absent: `pip install --no-deps kinetix-env==3.0.2` (make venv does) or set KINETIX_LEVELS_DIR")
+@needs_kinetix_levels
 def test_kinetix_eval_levels_are_the_74_bundled_levels_in_l():
     from envs_warp.physics2d.kinetix_format import kinetix_eval_levels
 
