@@ -74,3 +74,34 @@ class RowLauncher:
         else:
             for future in [self.pool.submit(one, c) for c in range(len(self.bounds))]:
                 future.result()
+
+    def record(self, kernel: Any, tail: Sequence[int], inputs: Sequence[Any], outputs: Sequence[Any] = ()) -> "RecordedLaunch":
+        """``launch``'s arguments packed once (a Warp ``Launch`` per chunk) for cheap replays on a hot path.
+
+        Arrays are bound as they are now (tensors must stay allocated); a struct argument is read at every
+        replay, so changing its fields is seen. Replays run chunk 0 on the calling thread, the rest on the pool.
+        """
+        cmds = []
+        for chunk, (lo, hi) in enumerate(self.bounds):
+            pick = lambda args: [a.chunks[chunk] if isinstance(a, RowArray) else a for a in args]  # noqa: E731
+            cmds.append(wp.launch(kernel, dim=(hi - lo, *tail), inputs=pick(inputs), outputs=pick(outputs),
+                                  device=self.device, record_cmd=True))
+        return RecordedLaunch(tuple(cmds), self.pool)
+
+
+@dataclass(frozen=True)
+class RecordedLaunch:
+    """A chunked kernel launch recorded by :meth:`RowLauncher.record`; call :meth:`launch` to run it."""
+
+    cmds: tuple[Any, ...]
+    pool: ThreadPoolExecutor | None
+
+    def launch(self) -> None:
+        """Run every chunk (chunk 0 here, the others on the pool's threads) and wait for them."""
+        if self.pool is None:
+            self.cmds[0].launch()
+            return
+        futures = [self.pool.submit(cmd.launch) for cmd in self.cmds[1:]]
+        self.cmds[0].launch()
+        for future in futures:
+            future.result()

@@ -130,6 +130,27 @@ class XLandEnv(WarpEnv):
             s["goal_code"], s["rule_code"], s["rule_count"], s["grid"], s["pos"], s["direction"], s["pocket"],
             s["step_count"], s["reward"], s["terminated"], s["truncated"], s["fired"], s["obs"], s["seed"], s["counter"],
             s["level_pending"], s["level_id"], s["rng"], *draw[4:]]
+        self._recorded: dict = {}  # kernel name -> RecordedLaunch (packed once, on first use)
+
+    def _launch_recorded(self, name: str) -> None:
+        """Replay the recorded launch ``name`` ("step", "reset" or "autoreset"), recording it on first use."""
+        cmd = self._recorded.get(name)
+        if cmd is None:
+            s = self._wp
+            if name == "step":
+                cmd = self.launcher.record(
+                    step_kernels.step, (), inputs=[self.step_params, s["action"], s["goal_code"], s["rule_code"],
+                                                   s["rule_count"]],
+                    outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["reward"],
+                             s["terminated"], s["truncated"], s["fired"], s["obs"]])
+            elif name == "reset":
+                cmd = self.launcher.record(layout_kernels.draw_and_reset, (), inputs=[self.reset_params, self._level_src],
+                                           outputs=self._reset_args)
+            else:
+                cmd = self.launcher.record(step_kernels.step_autoreset, (), inputs=[
+                    self.step_params, self.reset_params, self._level_src, s["action"]], outputs=self._autoreset_args)
+            self._recorded[name] = cmd
+        cmd.launch()
 
     def _sync_level_source(self) -> None:
         """Where reset rows get their next level: kept, the generator or the bank (``random_levels`` may change)."""
@@ -171,19 +192,13 @@ class XLandEnv(WarpEnv):
     # ------------------------------------------------------------------ WarpEnv hooks
     def _launch_step(self) -> None:
         """The step kernel over every row (actions in ``self.action``)."""
-        s = self._wp
-        self.launcher.launch(
-            step_kernels.step, (),
-            inputs=[self.step_params, s["action"], s["goal_code"], s["rule_code"], s["rule_count"]],
-            outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["reward"],
-                     s["terminated"], s["truncated"], s["fired"], s["obs"]])
+        self._launch_recorded("step")
 
     def _launch_reset(self, mask: torch.Tensor) -> None:
         """One launch: a random level for the masked rows without an assigned one, then their reset."""
         self._sync_level_source()
         self._rows.copy_(mask)
-        self.launcher.launch(layout_kernels.draw_and_reset, (), inputs=[self.reset_params, self._level_src],
-                             outputs=self._reset_args)
+        self._launch_recorded("reset")
 
     def _reset_rows(self, mask: torch.Tensor) -> None:
         self._launch_reset(mask)
@@ -207,9 +222,7 @@ class XLandEnv(WarpEnv):
         """
         self.action.copy_(action)
         self._sync_level_source()
-        self.launcher.launch(step_kernels.step_autoreset, (),
-                             inputs=[self.step_params, self.reset_params, self._level_src, self._wp["action"]],
-                             outputs=self._autoreset_args)
+        self._launch_recorded("autoreset")
 
     def _observe(self, reset: bool) -> TensorDictBase:
         n = self.num_envs
