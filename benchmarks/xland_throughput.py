@@ -2,11 +2,17 @@
 
 Configurations are ``LAYOUT-HxW:PRESET`` (default: R1-9x9 trivial and R4-13x13 trivial/small/medium/high).
 Both sides run the same layout with per-env rulesets drawn from the same ruleset file (the shared
-XLand-MiniGrid samples, ``--rulesets-dir``), random actions and auto-reset. Ours is timed two ways:
-``raw`` (``XLandEnv.step_autoreset``: step kernel, masked level draw and reset kernels, no TorchRL) and
-``torchrl`` (``step_and_maybe_reset`` with ``spec.rand()`` actions, what a collector calls). The peer runs
-in a subprocess with the interpreter given by ``--peer-python`` or ``$ADA_XMINIGRID_PYTHON``
-(``peers/xminigrid_bench.py``); without one only our figures are printed.
+XLand-MiniGrid samples, ``--rulesets-dir``), random actions drawn before the timed loop and auto-reset.
+Ours is timed two ways: ``raw`` (``XLandEnv.step_autoreset``: one kernel launch per step doing step, level
+draw and reset, no TorchRL) and ``torchrl`` (``step_and_maybe_reset``, what a collector calls; the actions
+are written into the TensorDict, so a policy's cost is not counted on either side). The peer runs in a
+subprocess with the interpreter given by ``--peer-python`` or ``$ADA_XMINIGRID_PYTHON``
+(``peers/xminigrid_bench.py``); without one only our figures are printed. ``--baseline-tree DIR`` also
+times another checkout's ``envs_warp`` with this same script, config by config (before/after figures).
+
+Threads: ours launches each kernel over ``threads`` row chunks on that many CPU threads (Warp's native call
+releases the GIL; ``$ADA_WARP_CPU_THREADS``, default the usable cores); ``cpu/wall`` columns give the
+process CPU time over wall time of each side's timed loops, i.e. the cores each side actually kept busy.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,36 +61,60 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_ours(env, steps: int, repeats: int, device: str) -> tuple[float, float]:
-    """(raw, torchrl) env-steps/s, best of ``repeats`` after a warm-up."""
+def time_ours(env, steps: int, repeats: int, device: str) -> dict:
+    """Raw and TorchRL env-steps/s (best of ``repeats`` after a warm-up) and each loop's CPU time over wall time."""
     n = env.num_envs
-    actions = torch.randint(0, 6, (steps, n), device=device)
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    actions = torch.randint(0, 6, (steps, n), generator=gen).to(device)  # [T, N]
+
+    def best_of(run_steps) -> tuple[float, float]:
+        best, cpu, wall = float("inf"), 0.0, 0.0
+        for _ in range(repeats):
+            sync(device)
+            t0, c0 = time.perf_counter(), time.process_time()
+            run_steps()
+            sync(device)
+            dt = time.perf_counter() - t0
+            best, cpu, wall = min(best, dt), cpu + time.process_time() - c0, wall + dt
+        return n * steps / best, cpu / wall
+
+    def raw() -> None:
+        for t in range(steps):
+            env.step_autoreset(actions[t])
+
     env.reset()
     for t in range(min(steps, 10)):
         env.step_autoreset(actions[t])
-    best_raw = float("inf")
-    for _ in range(repeats):
-        sync(device)
-        t0 = time.perf_counter()
-        for t in range(steps):
-            env.step_autoreset(actions[t])
-        sync(device)
-        best_raw = min(best_raw, time.perf_counter() - t0)
-    spec = env.full_action_spec
+    raw_rate, raw_cpu = best_of(raw)
     td = env.reset()
-    for _ in range(5):
-        td.update(spec.rand())
+    key = ("agents", "action")
+    for t in range(5):
+        td.set(key, actions[t].view(n, 1))
         _, td = env.step_and_maybe_reset(td)
-    best_trl = float("inf")
-    for _ in range(repeats):
-        sync(device)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            td.update(spec.rand())
+
+    def torchrl() -> None:
+        nonlocal td
+        for t in range(steps):
+            td.set(key, actions[t].view(n, 1))
             _, td = env.step_and_maybe_reset(td)
-        sync(device)
-        best_trl = min(best_trl, time.perf_counter() - t0)
-    return n * steps / best_raw, n * steps / best_trl
+
+    trl_rate, trl_cpu = best_of(torchrl)
+    return {"ours_raw_steps_per_s": raw_rate, "ours_torchrl_steps_per_s": trl_rate, "ours_raw_cpu_per_wall": raw_cpu,
+            "ours_torchrl_cpu_per_wall": trl_cpu}
+
+
+def time_baseline(tree: Path, config: str, args: argparse.Namespace) -> dict[int, dict]:
+    """This script's rows for one configuration with ``tree``'s ``envs_warp`` (no peer), by env count."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--configs", config, "--envs", *map(str, args.envs),
+               "--steps", str(args.steps), "--repeats", str(args.repeats), "--device", args.device, "--obs-format",
+               args.obs_format, "--source", args.source, "--rulesets-dir", args.rulesets_dir, "--out", str(out),
+               "--peer-python", ""]
+        env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
+        subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=str(tree))
+        rows = json.loads(out.read_text())["rows"]
+    return {r["num_envs"]: r for r in rows}
 
 
 def time_peer(python: str, config: str, envs: list[int], steps: int, repeats: int, root: Path) -> dict[int, dict]:
@@ -109,28 +140,48 @@ def main() -> None:
     parser.add_argument("--source", default="samples", choices=("samples", "ours"),
                         help="our rulesets: the same sample files as the peer, or our on-device generator")
     parser.add_argument("--rulesets-dir", default=str(SAMPLES))
-    parser.add_argument("--peer-python", default=os.environ.get("ADA_XMINIGRID_PYTHON"))
+    parser.add_argument("--peer-python", default=os.environ.get("ADA_XMINIGRID_PYTHON"),
+                        help="interpreter with xminigrid 0.9.3 ('' or unset: no peer)")
+    parser.add_argument("--baseline-tree", default=None,
+                        help="another checkout (e.g. a git worktree of an older commit) whose envs_warp is timed too")
     parser.add_argument("--out", default=str(HERE / "results" / "xland_throughput.json"))
     args = parser.parse_args()
+    import envs_warp
+
+    print(f"ours: {Path(envs_warp.__file__).parent.parent}" + (f"; baseline: {args.baseline_tree}" if args.baseline_tree else ""))
     root = Path(args.rulesets_dir)
     rows = []
-    print(f"{'config':<20}{'envs':>6}{'raw M/s':>10}{'torchrl M/s':>13}{'peer M/s':>10}{'raw/peer':>10}{'trl/peer':>10}")
+    base_cols = f"{'base raw':>10}{'base trl':>10}" if args.baseline_tree else ""
+    print(f"{'config':<20}{'envs':>6}{'thr':>4}{'raw M/s':>9}{'trl M/s':>9}{base_cols}{'peer M/s':>10}"
+          f"{'raw/peer':>9}{'trl/peer':>9}{'cpu/wall ours':>14}{'peer':>6}")
+    ratio = lambda v: f"{v:>9.1f}" if v else f"{'-':>9}"  # noqa: E731
     for config in args.configs:
         peer = time_peer(args.peer_python, config, args.envs, args.peer_steps, args.repeats, root) if args.peer_python else {}
+        base = time_baseline(Path(args.baseline_tree), config, args) if args.baseline_tree else {}
         for n in args.envs:
             env = make_env(config, n, args.device, args.obs_format, args.source, root)
-            raw, trl = time_ours(env, args.steps, args.repeats, args.device)
+            ours = time_ours(env, args.steps, args.repeats, args.device)
+            raw, trl = ours["ours_raw_steps_per_s"], ours["ours_torchrl_steps_per_s"]
             p = peer.get(n, {}).get("env_steps_per_s")
-            row = {"config": config, "num_envs": n, "ours_raw_steps_per_s": raw, "ours_torchrl_steps_per_s": trl,
-                   "peer_steps_per_s": p, "raw_over_peer": raw / p if p else None,
-                   "torchrl_over_peer": trl / p if p else None, "obs_format": args.obs_format, "source": args.source,
-                   "device": args.device, "obs_dim": env.cfg.obs_dim}
+            b = base.get(n, {})
+            row = {"config": config, "num_envs": n, **ours, "threads": len(env.launcher.bounds),
+                   "peer_steps_per_s": p, "peer_cpu_per_wall": peer.get(n, {}).get("cpu_per_wall"),
+                   "raw_over_peer": raw / p if p else None, "torchrl_over_peer": trl / p if p else None,
+                   "baseline_raw_steps_per_s": b.get("ours_raw_steps_per_s"),
+                   "baseline_torchrl_steps_per_s": b.get("ours_torchrl_steps_per_s"),
+                   "obs_format": args.obs_format, "source": args.source, "device": args.device,
+                   "obs_dim": env.cfg.obs_dim}
             rows.append(row)
-            ratio = lambda v: f"{v:>10.1f}" if v else f"{'-':>10}"  # noqa: E731
-            print(f"{config:<20}{n:>6}{raw / 1e6:>10.3f}{trl / 1e6:>13.3f}"
-                  f"{(p or 0) / 1e6:>10.3f}{ratio(row['raw_over_peer'])}{ratio(row['torchrl_over_peer'])}", flush=True)
+            base_vals = (f"{(b.get('ours_raw_steps_per_s') or 0) / 1e6:>10.3f}"
+                         f"{(b.get('ours_torchrl_steps_per_s') or 0) / 1e6:>10.3f}") if args.baseline_tree else ""
+            pcpu = row["peer_cpu_per_wall"]
+            print(f"{config:<20}{n:>6}{row['threads']:>4}{raw / 1e6:>9.3f}{trl / 1e6:>9.3f}{base_vals}"
+                  f"{(p or 0) / 1e6:>10.3f}{ratio(row['raw_over_peer'])}{ratio(row['torchrl_over_peer'])}"
+                  f"{ours['ours_raw_cpu_per_wall']:>9.2f}/{ours['ours_torchrl_cpu_per_wall']:.2f}"
+                  f"{(f'{pcpu:.2f}' if pcpu else '-'):>6}", flush=True)
     write_results(args.out, rows, args.device, peer="xminigrid 0.9.3 (JAX CPU)" if args.peer_python else None,
-                  steps=args.steps, peer_steps=args.peer_steps, threads=os.environ.get("ADA_WARP_CPU_THREADS"))
+                  steps=args.steps, peer_steps=args.peer_steps, threads=os.environ.get("ADA_WARP_CPU_THREADS"),
+                  baseline_tree=args.baseline_tree, load_avg=os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warp as wp
 
-from .constants import cell_at, dir_dx, dir_dy
+from .constants import dir_dx, dir_dy
 
 wp.set_module_options({"enable_backward": False})
 
@@ -58,15 +58,30 @@ def write_view(obs: wp.array2d(dtype=float), lay: ObsLayout, grid: wp.array3d(dt
     """Egocentric view, direction one-hot and pocket of one row."""
     v = lay.view
     half = v // 2
-    right = (d + 1) % 4
+    h = grid.shape[1]
+    w = grid.shape[2]
+    fy = dir_dy(d)  # one row of the view further ahead
+    fx = dir_dx(d)
+    ry = dir_dy((d + 1) % 4)  # one column further right
+    rx = dir_dx((d + 1) % 4)
     off = lay.view_off
     for i in range(v):
         ahead = v - 1 - i
+        cy = y + ahead * fy - half * ry  # the row's leftmost cell
+        cx = x + ahead * fx - half * rx
         for j in range(v):
-            side = j - half
-            cy = y + ahead * dir_dy(d) + side * dir_dy(right)
-            cx = x + ahead * dir_dx(d) + side * dir_dx(right)
-            off = write_cell(obs, env, off, lay.onehot, cell_at(grid, env, cy, cx))
+            cell = int(0)  # off the grid: the empty tile
+            if cy >= 0 and cx >= 0 and cy < h and cx < w:
+                cell = int(grid[env, cy, cx])
+            if lay.onehot == 1:
+                write_cell(obs, env, off, 1, cell)
+                off += 25
+            else:
+                obs[env, off] = float(cell >> 4)
+                obs[env, off + 1] = float(cell & 15)
+                off += 2
+            cy += ry
+            cx += rx
     for k in range(4):
         obs[env, lay.dir_off + k] = wp.where(k == d, 1.0, 0.0)
     if lay.pocket_off >= 0:
