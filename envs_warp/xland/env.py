@@ -225,13 +225,15 @@ class XLandEnv(WarpEnv):
         self._launch_recorded("autoreset")
 
     def _observe(self, reset: bool) -> TensorDictBase:
-        n = self.num_envs
-        agents = {"observation": self.obs.unsqueeze(1).clone(), "reached_goal": self.terminated.view(n, 1, 1).clone()}
+        n, dev = self.num_envs, self.device
+        terminated, truncated = self.terminated.view(n, 1).clone(), self.truncated.view(n, 1).clone()  # [N, 1]
+        agents = {"observation": self.obs.unsqueeze(1).clone(), "reached_goal": terminated.unsqueeze(-1).clone()}
         if not reset:
             agents["reward"] = self.reward.view(n, 1, 1).clone()
-        terminated, truncated = self.terminated.view(n, 1).clone(), self.truncated.view(n, 1).clone()
-        return TensorDict({AGENTS: TensorDict(agents, batch_size=(n, 1), device=self.device), "terminated": terminated,
-                           "truncated": truncated, "done": terminated | truncated}, batch_size=(n,), device=self.device)
+        # every entry is a fresh tensor of the batch shape built here, so TensorDict's per-entry checks are skipped
+        return TensorDict._new_unsafe({AGENTS: TensorDict._new_unsafe(agents, batch_size=(n, 1), device=dev),
+                                       "terminated": terminated, "truncated": truncated, "done": terminated | truncated},
+                                      batch_size=(n,), device=dev)
 
     # ------------------------------------------------------------------ helpers
     def noop_action(self) -> torch.Tensor:
