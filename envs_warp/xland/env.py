@@ -24,6 +24,7 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Categorical, Composite, Unbounded
 
 from ..core.env_base import AGENTS, WarpEnv, decode_random_tag
+from ..core.launch import RowArray
 from . import layout as layout_kernels
 from . import step as step_kernels
 from .config import XLandConfig, obs_layout
@@ -120,16 +121,25 @@ class XLandEnv(WarpEnv):
         self._gen_work = torch.zeros(n, self.draw.work_cols, dtype=torch.int32, device=dev)  # [N, W] generator scratch
         s = self._wp
         s["level_pending"], s["level_id"] = r(self.level_pending, wp.bool), r(self.level_id)
-        draw = [s["seed"], s["counter"], s["level_pending"], s["rng"], r(self._gen_rng, wp.uint32), r(self._gen_work),
-                *[wp.from_torch(bank[k].contiguous()) for k in ("goal", "rules", "num_rules", "init_tiles")],
-                s["goal"], s["rules"], s["num_rules"], s["init_tiles"], s["rule_hidden"]]
+        self._bank_views = [wp.from_torch(bank[k].contiguous()) for k in ("goal", "rules", "num_rules", "init_tiles")]
+        cold = dict(seed=s["seed"], counter=s["counter"], level_pending=s["level_pending"], level_id=s["level_id"],
+                    rng=s["rng"], gen_rng=r(self._gen_rng, wp.uint32), work=r(self._gen_work),
+                    **dict(zip(("bank_goal", "bank_rules", "bank_num", "bank_tiles"), self._bank_views)),
+                    **{k: s[k] for k in ("goal", "rules", "num_rules", "init_tiles", "rule_hidden")})
+        self._cold_views = cold  # the struct elements below hold raw pointers: keep their arrays alive
+        chunks = []
+        for c in range(len(self.launcher.bounds)):
+            arrays = layout_kernels.ResetArrays()
+            for key, value in cold.items():
+                setattr(arrays, key, value.chunks[c] if isinstance(value, RowArray) else value)
+            chunks.append(wp.array([arrays], dtype=layout_kernels.ResetArrays, device=self.wp_device))
+        s["cold"] = RowArray(None, tuple(chunks))  # type: ignore[arg-type]  # [1] per chunk
         state = [s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["goal_code"], s["rule_code"],
                  s["rule_count"], s["obs"]]
-        self._reset_args = [s["rows"], *draw, *state]
+        self._reset_args = [s["rows"], s["cold"], *state]
         self._autoreset_args = [
             s["goal_code"], s["rule_code"], s["rule_count"], s["grid"], s["pos"], s["direction"], s["pocket"],
-            s["step_count"], s["reward"], s["terminated"], s["truncated"], s["fired"], s["obs"], s["seed"], s["counter"],
-            s["level_pending"], s["level_id"], s["rng"], *draw[4:]]
+            s["step_count"], s["reward"], s["terminated"], s["truncated"], s["fired"], s["obs"], s["cold"]]
         self._recorded: dict = {}  # kernel name -> RecordedLaunch (packed once, on first use)
 
     def _launch_recorded(self, name: str) -> None:

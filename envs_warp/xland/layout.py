@@ -224,27 +224,62 @@ def next_level(src: LevelSource, seed: wp.array(dtype=wp.int32), counter: wp.arr
     return True
 
 
+@wp.struct
+class ResetArrays:
+    """The arrays a reset reads and writes besides the live state, for kernels whose resets are rare.
+
+    A kernel takes them as ``wp.array(dtype=ResetArrays)`` of one element (one per row chunk) and loads it only
+    in a row that resets: as separate kernel arguments the CPU build loads and spills every one of them for
+    every row at entry (about 20 ns per row, ``benchmarks/README.md``'s xland section).
+    """
+
+    seed: wp.array(dtype=wp.int32)
+    counter: wp.array(dtype=wp.int32)
+    level_pending: wp.array(dtype=wp.bool)
+    level_id: wp.array(dtype=wp.int64)
+    rng: wp.array(dtype=wp.uint32)
+    gen_rng: wp.array(dtype=wp.uint32)
+    work: wp.array2d(dtype=wp.int32)
+    # Bank (SOURCE_BANK; shared by every row):
+    bank_goal: wp.array2d(dtype=wp.uint8)
+    bank_rules: wp.array3d(dtype=wp.uint8)
+    bank_num: wp.array(dtype=wp.int32)
+    bank_tiles: wp.array3d(dtype=wp.uint8)
+    # Level records in/out:
+    goal: wp.array2d(dtype=wp.uint8)
+    rules: wp.array3d(dtype=wp.uint8)
+    num_rules: wp.array(dtype=wp.int32)
+    init_tiles: wp.array3d(dtype=wp.uint8)
+    rule_hidden: wp.array2d(dtype=wp.uint8)
+
+
+@wp.func
+def draw_and_reset_row(p: ResetParams, src: LevelSource, c: ResetArrays, grid: wp.array3d(dtype=wp.uint8),
+                       pos: wp.array2d(dtype=wp.int32), direction: wp.array(dtype=wp.int32),
+                       pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
+                       goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
+                       rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float), env: int) -> bool:
+    """Row ``env``'s next level (:func:`next_level`), then :func:`reset_row`; True if a random level was drawn."""
+    drawn = next_level(src, c.seed, c.counter, c.level_pending, c.gen_rng, c.work, c.bank_goal, c.bank_rules, c.bank_num,
+                       c.bank_tiles, c.goal, c.rules, c.num_rules, c.init_tiles, c.rule_hidden, env)
+    reset_row(p, c.seed, c.counter, c.rng, c.goal, c.rules, c.num_rules, c.init_tiles, c.rule_hidden, grid, pos,
+              direction, pocket, step_count, goal_code, rule_code, rule_count, obs, env)
+    return drawn
+
+
 @wp.kernel
-def draw_and_reset(p: ResetParams, src: LevelSource, rows: wp.array(dtype=wp.bool), seed: wp.array(dtype=wp.int32),
-                   counter: wp.array(dtype=wp.int32), level_pending: wp.array(dtype=wp.bool),
-                   rng: wp.array(dtype=wp.uint32), gen_rng: wp.array(dtype=wp.uint32), work: wp.array2d(dtype=wp.int32),
-                   # Bank (SOURCE_BANK; shared by every row):
-                   bank_goal: wp.array2d(dtype=wp.uint8), bank_rules: wp.array3d(dtype=wp.uint8),
-                   bank_num: wp.array(dtype=wp.int32), bank_tiles: wp.array3d(dtype=wp.uint8),
-                   # Level records in/out:
-                   goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
-                   init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8),
+def draw_and_reset(p: ResetParams, src: LevelSource, rows: wp.array(dtype=wp.bool),
+                   # Level draw and reset bookkeeping (one element):
+                   cold: wp.array(dtype=ResetArrays),
                    # State out:
                    grid: wp.array3d(dtype=wp.uint8), pos: wp.array2d(dtype=wp.int32), direction: wp.array(dtype=wp.int32),
                    pocket: wp.array(dtype=wp.int32), step_count: wp.array(dtype=wp.int32),
                    goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
                    rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float)):
-    """For every row set in ``rows``: its next level (:func:`next_level`), then :func:`reset_row` (one launch for
+    """For every row set in ``rows``: its next level, then its reset (:func:`draw_and_reset_row`: one launch for
     what the level draw and ``reset_rows`` do one after another)."""
     env = wp.tid()
     if not rows[env]:
         return
-    next_level(src, seed, counter, level_pending, gen_rng, work, bank_goal, bank_rules, bank_num, bank_tiles, goal, rules,
-               num_rules, init_tiles, rule_hidden, env)
-    reset_row(p, seed, counter, rng, goal, rules, num_rules, init_tiles, rule_hidden, grid, pos, direction, pocket,
-              step_count, goal_code, rule_code, rule_count, obs, env)
+    draw_and_reset_row(p, src, cold[0], grid, pos, direction, pocket, step_count, goal_code, rule_code, rule_count, obs,
+                       env)

@@ -14,7 +14,7 @@ import warp as wp
 from .constants import (W_DOOR_CLOSED, W_DOOR_LOCKED, W_DOOR_OPEN, W_FLOOR, W_FLOOR_BLACK, W_KEY, cell_at, dir_dx,
                         dir_dy, is_pickable, is_walkable, packed, set_cell)
 from .goals import goal_reached
-from .layout import LevelSource, ResetParams, next_level, reset_row
+from .layout import LevelSource, ResetArrays, ResetParams, draw_and_reset_row
 from .observations import ObsLayout, write_view
 from .rules import apply_rules
 
@@ -127,16 +127,8 @@ def step_autoreset(p: StepParams, reset: ResetParams, src: LevelSource, action: 
                    step_count: wp.array(dtype=wp.int32), reward: wp.array(dtype=float),
                    terminated: wp.array(dtype=wp.bool), truncated: wp.array(dtype=wp.bool),
                    fired: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float),
-                   # Reset bookkeeping in/out:
-                   seed: wp.array(dtype=wp.int32), counter: wp.array(dtype=wp.int32), level_pending: wp.array(dtype=wp.bool),
-                   level_id: wp.array(dtype=wp.int64), rng: wp.array(dtype=wp.uint32), gen_rng: wp.array(dtype=wp.uint32),
-                   work: wp.array2d(dtype=wp.int32),
-                   # Bank (SOURCE_BANK; shared by every row):
-                   bank_goal: wp.array2d(dtype=wp.uint8), bank_rules: wp.array3d(dtype=wp.uint8),
-                   bank_num: wp.array(dtype=wp.int32), bank_tiles: wp.array3d(dtype=wp.uint8),
-                   # Level records in/out:
-                   goal: wp.array2d(dtype=wp.uint8), rules: wp.array3d(dtype=wp.uint8), num_rules: wp.array(dtype=wp.int32),
-                   init_tiles: wp.array3d(dtype=wp.uint8), rule_hidden: wp.array2d(dtype=wp.uint8)):
+                   # Level draw and reset bookkeeping in/out (one element, read only by rows that reset):
+                   cold: wp.array(dtype=ResetArrays)):
     """``step``, then for a row whose episode ended: its next level (a random one unless one is pending), tag,
     reset and first observation, counter advanced: one launch doing what ``step`` + level draw + ``reset_rows``
     do, row by row with the same functions."""
@@ -145,10 +137,9 @@ def step_autoreset(p: StepParams, reset: ResetParams, src: LevelSource, action: 
                      terminated, truncated, fired, obs, env)
     if not ended:
         return
-    if next_level(src, seed, counter, level_pending, gen_rng, work, bank_goal, bank_rules, bank_num, bank_tiles, goal,
-                  rules, num_rules, init_tiles, rule_hidden, env):
-        level_id[env] = wp.int64(-1) - ((wp.int64(seed[env]) << wp.int64(31)) | wp.int64(counter[env]))
-    reset_row(reset, seed, counter, rng, goal, rules, num_rules, init_tiles, rule_hidden, grid, pos, direction, pocket,
-              step_count, goal_code, rule_code, rule_count, obs, env)
-    counter[env] = counter[env] + 1
-    level_pending[env] = False
+    c = cold[0]
+    if draw_and_reset_row(reset, src, c, grid, pos, direction, pocket, step_count, goal_code, rule_code, rule_count,
+                          obs, env):
+        c.level_id[env] = wp.int64(-1) - ((wp.int64(c.seed[env]) << wp.int64(31)) | wp.int64(c.counter[env]))
+    c.counter[env] = c.counter[env] + 1
+    c.level_pending[env] = False

@@ -86,3 +86,32 @@ def test_fused_step_autoreset_matches_the_separate_kernels(cfg, random_levels):
             for key in ref.levels.keys():
                 assert torch.equal(env.levels[key], ref.levels[key]), f"step {t}: level {key}"
     assert resets > n  # every row went through several resets
+
+
+def test_row_chunks_on_threads_and_level_source_switch_match_one_launch(monkeypatch):
+    """Recorded launches over two row chunks (two threads) equal one launch over every row, also after
+    ``random_levels`` is switched off between steps (the recorded launch reads the level source anew)."""
+    cfg = XLandConfig(layout="R4", height=13, width=13, benchmark="high", max_steps=8, observe_rules=True)
+    n = 600  # two chunks of at least 256 rows
+    envs = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("ADA_WARP_CPU_THREADS", threads)
+        envs.append(XLandEnv(cfg, num_envs=n, seed=5))
+    one, two = envs
+    assert len(one.launcher.bounds) == 1 and len(two.launcher.bounds) == 2
+    gen = torch.Generator().manual_seed(1)
+    for env in envs:
+        env.reset()
+    for t in range(30):
+        if t == 15:
+            for env in envs:
+                env.random_levels = False  # from now on a finished row restarts its own level
+            kept = {key: value.clone() for key, value in one.levels.items()}
+        action = torch.randint(0, 6, (n,), generator=gen)
+        for env in envs:
+            env.step_autoreset(action)
+        for name in STATE:
+            assert torch.equal(getattr(one, name), getattr(two, name)), f"step {t}: {name}"
+    assert (one.rng_counter > 2).all()  # several resets per row, on both sides of the switch
+    for key, value in kept.items():
+        assert torch.equal(one.levels[key], value), f"level {key} changed after random_levels was switched off"
