@@ -148,7 +148,8 @@ def main() -> None:
     args = parser.parse_args()
     import envs_warp
 
-    print(f"ours: {Path(envs_warp.__file__).parent.parent}" + (f"; baseline: {args.baseline_tree}" if args.baseline_tree else ""))
+    where = f"ours: {Path(envs_warp.__file__).parent.parent}"
+    print(where + (f"; baseline: {args.baseline_tree}" if args.baseline_tree else ""))
     root = Path(args.rulesets_dir)
     rows = []
     base_cols = f"{'base raw':>10}{'base trl':>10}" if args.baseline_tree else ""
@@ -156,7 +157,8 @@ def main() -> None:
           f"{'raw/peer':>9}{'trl/peer':>9}{'cpu/wall ours':>14}{'peer':>6}")
     ratio = lambda v: f"{v:>9.1f}" if v else f"{'-':>9}"  # noqa: E731
     for config in args.configs:
-        peer = time_peer(args.peer_python, config, args.envs, args.peer_steps, args.repeats, root) if args.peer_python else {}
+        peer = (time_peer(args.peer_python, config, args.envs, args.peer_steps, args.repeats, root)
+                if args.peer_python else {})
         base = time_baseline(Path(args.baseline_tree), config, args) if args.baseline_tree else {}
         for n in args.envs:
             env = make_env(config, n, args.device, args.obs_format, args.source, root)

@@ -75,7 +75,8 @@ class RowLauncher:
             for future in [self.pool.submit(one, c) for c in range(len(self.bounds))]:
                 future.result()
 
-    def record(self, kernel: Any, tail: Sequence[int], inputs: Sequence[Any], outputs: Sequence[Any] = ()) -> "RecordedLaunch":
+    def record(self, kernel: Any, tail: Sequence[int], inputs: Sequence[Any],
+               outputs: Sequence[Any] = ()) -> "RecordedLaunch":
         """``launch``'s arguments packed once (a Warp ``Launch`` per chunk) for cheap replays on a hot path.
 
         Arrays are bound as they are now (tensors must stay allocated); a struct argument is read at every

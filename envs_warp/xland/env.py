@@ -154,8 +154,8 @@ class XLandEnv(WarpEnv):
                     outputs=[s["grid"], s["pos"], s["direction"], s["pocket"], s["step_count"], s["reward"],
                              s["terminated"], s["truncated"], s["fired"], s["obs"]])
             elif name == "reset":
-                cmd = self.launcher.record(layout_kernels.draw_and_reset, (), inputs=[self.reset_params, self._level_src],
-                                           outputs=self._reset_args)
+                cmd = self.launcher.record(layout_kernels.draw_and_reset, (),
+                                           inputs=[self.reset_params, self._level_src], outputs=self._reset_args)
             else:
                 cmd = self.launcher.record(step_kernels.step_autoreset, (), inputs=[
                     self.step_params, self.reset_params, self._level_src, s["action"]], outputs=self._autoreset_args)

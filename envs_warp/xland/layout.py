@@ -260,8 +260,8 @@ def draw_and_reset_row(p: ResetParams, src: LevelSource, c: ResetArrays, grid: w
                        goal_code: wp.array2d(dtype=wp.int32), rule_code: wp.array3d(dtype=wp.int32),
                        rule_count: wp.array(dtype=wp.int32), obs: wp.array2d(dtype=float), env: int) -> bool:
     """Row ``env``'s next level (:func:`next_level`), then :func:`reset_row`; True if a random level was drawn."""
-    drawn = next_level(src, c.seed, c.counter, c.level_pending, c.gen_rng, c.work, c.bank_goal, c.bank_rules, c.bank_num,
-                       c.bank_tiles, c.goal, c.rules, c.num_rules, c.init_tiles, c.rule_hidden, env)
+    drawn = next_level(src, c.seed, c.counter, c.level_pending, c.gen_rng, c.work, c.bank_goal, c.bank_rules,
+                       c.bank_num, c.bank_tiles, c.goal, c.rules, c.num_rules, c.init_tiles, c.rule_hidden, env)
     reset_row(p, c.seed, c.counter, c.rng, c.goal, c.rules, c.num_rules, c.init_tiles, c.rule_hidden, grid, pos,
               direction, pocket, step_count, goal_code, rule_code, rule_count, obs, env)
     return drawn
