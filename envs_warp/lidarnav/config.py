@@ -24,7 +24,8 @@ Goal spots (``goal_spots``): "anywhere" is JaxNav's sampler; "sides" and "corner
 centre of an open room (random heading) and its goal on one of a few fixed spots, the centres of the first
 interior cells in from the walls: on the middle line left or right ("sides", 2 spots) or in the four corners
 ("corners"). Levels stay data (map, start, goal), so trials replay the same spot and held-out levels come
-from the same family under another seed.
+from the same family under another seed. ACCEL's mutations (``mutations.py``) edit such levels like any other
+and do not keep the goal on a spot.
 """
 from __future__ import annotations
 
