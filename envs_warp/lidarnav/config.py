@@ -173,10 +173,11 @@ class LidarNavConfig:
 
         The robot starts in the middle of the room (random heading, replayed every trial) and its goal is
         1.5 m to the left or the right (``goal_spots="sides"``); it senses its own pose (``pose_obs``). 16
-        steps per trial reach either spot from the start (a scripted turn-and-drive needs at most 15) but
-        not both (a scripted sweep of the nearer spot first finds the goal in 0.52 of the trials within 16
-        steps, in 0.97 within 24), so a memory-less policy succeeds about half the time in every trial and
-        one that remembers where the reward came, or which side was empty, can succeed every time after trial 1.
+        steps per trial reach either spot from the start but not both (a scripted turn-and-drive reaches the
+        goal spot in time from every start, and never after visiting the other spot first; see
+        ``tests/lidarnav/test_hidden_goal.py``), so a memory-less policy succeeds about half the time in every
+        trial and one that remembers where the reward came, or which side was empty, can succeed every time
+        after trial 1.
         """
         sides = dict(goal_spots="sides", pose_obs=True, max_steps=16)
         return cls.hidden_goal_room(num_agents, **{**sides, **overrides})
