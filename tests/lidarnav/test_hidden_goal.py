@@ -217,8 +217,8 @@ def test_after_short_training_a_memory_policy_finds_the_hidden_goal_more_often_i
     """Memory (TrXL, GRU): trial 2 success well above trial 1 on held-out levels; MLP (same trial inputs, no memory): flat.
 
     The experiment's CPU config (``hidden_goal_sides``: the goal hidden 1.5 m left or right of the start, 16
-    steps per trial; own pose observed, no trial-index or previous-action input; 1.5M env steps, seed 0; about
-    11 / 5 / 2.5 min for TrXL / GRU / MLP on 2 shared cores). Measured with this protocol (512 episodes per trial,
+    steps per trial; own pose observed, no trial-index or previous-action input; 1.5M env steps, seed 0; the
+    three cores together took 13 min on 2 shared cores). Measured with this protocol (512 episodes per trial,
     standard error about 0.02) on the experiment's runs: GRU 0.475 -> 0.986 (seed 1: 0.520 -> 0.750), MLP
     0.525 -> 0.523 (seed 1: 0.514 -> 0.523), TrXL 0.508 -> 0.969. The margins (+0.2 for memory, at most +0.05 for
     the MLP) leave room for both seeds.
