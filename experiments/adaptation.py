@@ -3,16 +3,18 @@ kept across them, an agent's score on held-out tasks rises with the trial index;
 as well as a GRU at late trials; a memory-less policy cannot improve.
 
 Transformer-XL, GRU and MLP policies train with the same config, budget and seed on lidarnav with the goal
-hidden (``LidarNavConfig.hidden_goal_room(pose_obs=True)``: the robot senses its own pose, not the goal; K ~ U[1, 6]
-trials per episode; no trial-index input), then play 13-trial episodes on held-out levels (a seeded random set no
-training row drew) with ``ada.trial_eval``.
+hidden on one of two spots (``LidarNavConfig.hidden_goal_sides()``: the robot starts in the middle of an open room
+and senses its own pose, not the goal, which is 1.5 m to its left or right; a trial is long enough to reach one
+spot, not both; K ~ U[1, 6] trials per episode; no trial-index input), then play 13-trial episodes on held-out
+levels (a seeded random set no training row drew) with ``ada.trial_eval``.
 
-    python experiments/adaptation.py --scale cpu                 # the CPU table in experiments/README.md
+    python experiments/adaptation.py --scale cpu --seeds 0 1     # the CPU table in experiments/README.md
     python experiments/adaptation.py --scale gpu --seeds 0 1 2   # the full version (see experiments/README.md)
     python experiments/adaptation.py --scale smoke --out /tmp/x  # seconds: proves the pipeline (tests)
 
-Runs land in ``<out>/seed<s>/<core>``; a killed script resumes each run from its last checkpoint. Writes
-``<out>/results.json``, ``<out>/adaptation.md`` and ``<out>/score_by_trial.png``.
+``--config configs/adaptation/lidarnav_hidden_goal.yaml`` runs the earlier task (the goal anywhere in the room),
+the probes in the README's history table. Runs land in ``<out>/seed<s>/<core>``; a killed script resumes each
+run from its last checkpoint. Writes ``<out>/results.json``, ``<out>/adaptation.md`` and ``<out>/score_by_trial.png``.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from ada.cli import train
 from ada.trial_eval import outcomes_by_trial, summarise_by_trial
 from ada.worlds import random_levels
 
-CONFIG = Path(__file__).resolve().parent / "configs" / "adaptation" / "lidarnav_hidden_goal.yaml"
+CONFIG = Path(__file__).resolve().parent / "configs" / "adaptation" / "lidarnav_hidden_goal_sides.yaml"
 CORES = ("trxl", "gru", "mlp")
 HELD_OUT_SEED = 100_000  # held-out levels: random_levels(seed=HELD_OUT_SEED + seed); training rows use other streams
 
@@ -39,21 +41,19 @@ SCALES: dict[str, dict] = {
                         json.dumps({"max_steps": 4})],
               "levels": 4, "attempts": 1, "trials": 13},
     "cpu": {"train": [], "levels": 64, "attempts": 4, "trials": 13},
-    "gpu": {"train": ["--model.env.num_envs", "2048", "--model.ppo.total_env_steps", "200000000",
+    "gpu": {"train": ["--model.env.num_envs", "2048", "--model.ppo.total_env_steps", "50000000",
                       "--model.ppo.rollout_len", "128", "--model.ppo.minibatches", "8",
                       "--model.policy.hidden", "256", "--model.policy.layers", "3", "--model.policy.heads", "4",
-                      "--model.policy.memory_len", "180", "--model.env.overrides",
-                      json.dumps({"map_width": 7, "map_height": 7, "fill": 0.2, "max_steps": 30,
-                                  "solvable_only": True})],
+                      "--model.policy.memory_len", "96"],
             "levels": 1000, "attempts": 4, "trials": 13},
 }
 
 
-def world_overrides(extra: list[str]) -> list[str]:
+def world_overrides(extra: list[str], config: Path = CONFIG) -> list[str]:
     """``--model.env.overrides`` merged into the config's own (the last one given wins per field)."""
     import yaml
 
-    merged = dict(yaml.safe_load(CONFIG.read_text())["model"]["env"]["overrides"])
+    merged = dict(yaml.safe_load(config.read_text())["model"]["env"]["overrides"])
     out, i = [], 0
     while i < len(extra):
         if extra[i] == "--model.env.overrides":
@@ -65,12 +65,12 @@ def world_overrides(extra: list[str]) -> list[str]:
     return [*out, "--model.env.overrides", json.dumps(merged)]
 
 
-def run_core(core: str, scale: str, seed: int, out: Path, extra: list[str]) -> dict:
+def run_core(core: str, scale: str, seed: int, out: Path, extra: list[str], config: Path = CONFIG) -> dict:
     """Train one core (resuming if a run exists), evaluate it on held-out levels by trial index."""
     spec = SCALES[scale]
     run = out / f"seed{seed}" / core
-    args = ["--config", str(CONFIG), "--trainer.default_root_dir", str(run), "--model.policy.core", core,
-            "--model.seed", str(seed), *world_overrides([*spec["train"], *extra])]
+    args = ["--config", str(config), "--trainer.default_root_dir", str(run), "--model.policy.core", core,
+            "--model.seed", str(seed), *world_overrides([*spec["train"], *extra], config)]
     if scale == "smoke":
         args += ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
                  "--artifacts", "false"]
@@ -151,14 +151,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cores", nargs="+", choices=CORES, default=list(CORES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", default="runs/adaptation")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="the training config (default: the two-spot task)")
     parser.add_argument("overrides", nargs="*", help="extra `ada train` arguments for every run (after --)")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    runs = {core: [run_core(core, args.scale, seed, out, args.overrides) for seed in args.seeds] for core in args.cores}
+    runs = {core: [run_core(core, args.scale, seed, out, args.overrides, args.config) for seed in args.seeds]
+            for core in args.cores}
     import yaml
 
-    trials_cfg = yaml.safe_load(CONFIG.read_text())["model"]["env"]["trials"]
-    results = {"scale": args.scale, "seeds": args.seeds, "held_out_seed": [HELD_OUT_SEED + s for s in args.seeds],
+    trials_cfg = yaml.safe_load(args.config.read_text())["model"]["env"]["trials"]
+    results = {"scale": args.scale, "config": args.config.name, "seeds": args.seeds, "held_out_seed": [HELD_OUT_SEED + s for s in args.seeds],
                "levels": SCALES[args.scale]["levels"], "attempts": SCALES[args.scale]["attempts"],
                "trained_k_max": trials_cfg["k_max"],
                "cores": {core: {"rows": combine(per_seed), "env_steps": per_seed[0]["env_steps"],

@@ -6,7 +6,8 @@ defaults); :meth:`LidarNavConfig.jaxnav_paper` is the environment of the SFL pap
 ``amacrutherford/sampling-for-learnability``): denser clutter, a smaller goal circle and starts/goals
 on cell centres; :meth:`LidarNavConfig.hidden_goal_room` is a meta-RL task (not JaxNav's): a small open
 room whose goal the robot cannot sense, rewarded only when it finds it, so finding it again in a later
-trial of the episode takes memory.
+trial of the episode takes memory; :meth:`LidarNavConfig.hidden_goal_sides` is that room with the goal on
+one of two fixed spots (``goal_spots``), the task where memory pays and search alone does not.
 
 Hidden goal (``hidden_goal=True``): the observation drops the goal distance and bearing columns
 (``obs_dim`` is ``beams + 3``: lidar, (v, w), lambda) and the progress reward (``weight_g``) is not paid,
@@ -18,6 +19,13 @@ Own pose (``pose_obs=True``): four columns after lambda, the robot's position in
 ``x / (map_width · cell_size) - 0.5``, ``y / (map_height · cell_size) - 0.5``, ``cos θ``, ``sin θ`` (the
 position unnormalised, in metres, when ``normalise_obs`` is off). With the goal hidden this makes
 remembering the goal remembering coordinates: where the robot was when the goal reward came.
+
+Goal spots (``goal_spots``): "anywhere" is JaxNav's sampler; "sides" and "corners" put the one robot at the
+centre of an open room (random heading) and its goal on one of a few fixed spots, the centres of the first
+interior cells in from the walls: on the middle line left or right ("sides", 2 spots) or in the four corners
+("corners"). Levels stay data (map, start, goal), so trials replay the same spot and held-out levels come
+from the same family under another seed. ACCEL's mutations (``mutations.py``) edit such levels like any other
+and do not keep the goal on a spot.
 """
 from __future__ import annotations
 
@@ -35,6 +43,9 @@ DISCRETE_ACTIONS: tuple[tuple[float, float], ...] = tuple(
 # (sfl/train/config/env/jaxnav.yaml: map_params.fill 0.6, goal_radius 0.3, sample_test_case_type "grid";
 # every other value there equals the package default, valid_path_check False included).
 PAPER_FIELDS: dict[str, object] = {"fill": 0.6, "goal_radius": 0.3, "sample_test_case_type": "grid"}
+
+# goal_spots values and how many fixed spots each offers (0: anywhere, JaxNav's sampler).
+GOAL_SPOTS: dict[str, int] = {"anywhere": 0, "sides": 2, "corners": 4}
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class LidarNavConfig:
     solvable_only: bool = False  # JaxNav does not check paths; curricula may ask for it
     hidden_goal: bool = False  # no goal distance/bearing in the observation, no progress reward (see the module doc)
     pose_obs: bool = False  # append the robot's own pose (x, y, cos θ, sin θ) to the observation (see the module doc)
+    goal_spots: str = "anywhere"  # "anywhere" (JaxNav's sampler) | "sides" | "corners": fixed goal spots (module doc)
 
     def __post_init__(self) -> None:
         problems = []
@@ -115,6 +127,16 @@ class LidarNavConfig:
             problems.append(f"fill must be in [0, 1), got {self.fill}")
         if not 0.0 <= self.rew_lambda <= 1.0:
             problems.append(f"rew_lambda must be in [0, 1], got {self.rew_lambda}")
+        if self.goal_spots not in GOAL_SPOTS:
+            problems.append(f"goal_spots must be one of {', '.join(GOAL_SPOTS)}, got {self.goal_spots!r}")
+        elif self.goal_spots != "anywhere":
+            if self.num_agents != 1 or self.fill != 0.0:
+                problems.append(f"goal_spots {self.goal_spots!r} needs one robot in an open room (num_agents 1, "
+                                f"fill 0), got num_agents {self.num_agents}, fill {self.fill}")
+            reach = min(self.map_width, self.map_height) * self.cell_size / 2 - 1.5 * self.cell_size  # [m]
+            if reach <= self.goal_radius:
+                problems.append(f"goal_spots {self.goal_spots!r}: a {self.map_width}x{self.map_height} map puts the "
+                                f"spots {reach:g} m from the start, inside the goal radius {self.goal_radius}")
         if self.goal_dist_range[0] > self.goal_dist_range[1]:
             problems.append(f"min_goal_dist must not exceed max_goal_dist, got {self.goal_dist_range}")
         if problems:
@@ -144,6 +166,21 @@ class LidarNavConfig:
                     lidar_num_beams=16, lidar_max_range=6.0, lidar_quantise=False, dt=0.5, max_steps=20,
                     goal_radius=0.6, weight_g=0.0, lidar_rew=0.0, coll_rew=-1.0)
         return replace(cls(), num_agents=num_agents, **{**room, **overrides})
+
+    @classmethod
+    def hidden_goal_sides(cls, num_agents: int = 1, **overrides) -> "LidarNavConfig":
+        """:meth:`hidden_goal_room` with the goal on one of two fixed spots, where remembering pays and search does not.
+
+        The robot starts in the middle of the room (random heading, replayed every trial) and its goal is
+        1.5 m to the left or the right (``goal_spots="sides"``); it senses its own pose (``pose_obs``). 16
+        steps per trial reach either spot from the start but not both (a scripted turn-and-drive reaches the
+        goal spot in time from every start, and never after visiting the other spot first; see
+        ``tests/lidarnav/test_hidden_goal.py``), so a memory-less policy succeeds about half the time in every
+        trial and one that remembers where the reward came, or which side was empty, can succeed every time
+        after trial 1.
+        """
+        sides = dict(goal_spots="sides", pose_obs=True, max_steps=16)
+        return cls.hidden_goal_room(num_agents, **{**sides, **overrides})
 
     @property
     def preset(self) -> str:
@@ -201,4 +238,5 @@ class LidarNavConfig:
         p.solvable_only = int(self.solvable_only)
         p.hidden_goal = int(self.hidden_goal)
         p.pose_obs = int(self.pose_obs)
+        p.goal_spots = GOAL_SPOTS[self.goal_spots]
         return p

@@ -143,6 +143,25 @@ def level_solvable(
     return ok
 
 
+@wp.func
+def goal_spot(p: NavParams, k: int) -> wp.vec2:
+    """Spot k of the fixed goal spots: the centres of the first interior cells in from the walls, on the
+    middle line (``goal_spots`` 2: k = 0 left, 1 right) or in the corners (4: k = 0..3, x then y)."""
+    lo_x = 1.5 * p.cell
+    lo_y = 1.5 * p.cell
+    hi_x = float(p.width) * p.cell - 1.5 * p.cell
+    hi_y = float(p.height) * p.cell - 1.5 * p.cell
+    x = lo_x
+    if k % 2 == 1:
+        x = hi_x
+    y = 0.5 * float(p.height) * p.cell
+    if p.goal_spots == 4:
+        y = lo_y
+        if k >= 2:
+            y = hi_y
+    return wp.vec2(x, y)
+
+
 @wp.kernel
 def generate_levels(
     p: NavParams,
@@ -160,7 +179,8 @@ def generate_levels(
     """Random bordered map with JaxNav's clutter distribution plus start/goal poses, per masked row.
 
     Starts/goals come from JaxNav's continuous rejection sampler, or with ``p.grid_sample`` from its
-    grid sampler (cell centres). Deterministic from (seed, counter).
+    grid sampler (cell centres), or with ``p.goal_spots`` from the fixed spots (``goal_spot``).
+    Deterministic from (seed, counter).
     """
     env = wp.tid()
     if not mask[env]:
@@ -197,7 +217,13 @@ def generate_levels(
             hi_x = float(p.width) * p.cell - 1.0 - p.rad
             hi_y = float(p.height) * p.cell - 1.0 - p.rad
             placed = bool(True)
-            for i in range(p.num_agents):
+            sampled = p.num_agents
+            if p.goal_spots != 0:  # one robot at the map centre (random heading), its goal on one of the spots
+                centre = wp.vec2(0.5 * float(p.width) * p.cell, 0.5 * float(p.height) * p.cell)
+                starts_out[env, 0] = wp.vec3(centre[0], centre[1], wp.randf(rng, -wp.pi, wp.pi))
+                goals_out[env, 0] = goal_spot(p, int(wp.randi(rng, 0, p.goal_spots)))
+                sampled = 0
+            for i in range(sampled):
                 if p.grid_sample == 1:
                     # JaxNav's grid_sample_test_case: a uniform free interior cell centre for the start
                     # (not an earlier start's cell), then for the goal (not an earlier goal's cell, not

@@ -58,3 +58,4 @@ class NavParams:
     solvable_only: int  # 1: regenerate maps until every robot has a grid path to its goal
     hidden_goal: int  # 1: no goal columns in the observation, no progress reward
     pose_obs: int  # 1: the robot's pose (x, y, cos θ, sin θ) after the other columns
+    goal_spots: int  # 0: goals anywhere (JaxNav's sampler); 2: the two side spots; 4: the four corner spots
